@@ -1,0 +1,75 @@
+"""Find MNIST for the lab without touching the network (Section 2, "Data").
+
+The repository ships the four gzip'd IDX files in ``data/MNIST/raw/``.
+``torchvision.datasets.MNIST(root, download=False)`` only reads the *extracted*
+files, so :func:`mnist_root` unpacks them next to the archives once and returns
+the ``root`` to hand to torchvision. A clone without the archives falls back to
+torchvision's own download; when that fails too, :class:`MNISTNotFoundError`
+says where it looked and what to do.
+
+Usage::
+
+    root = mnist_root()
+    train_set = torchvision.datasets.MNIST(root, train=True, download=False, transform=...)
+"""
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_ROOT = REPO_ROOT / "data"
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+class MNISTNotFoundError(FileNotFoundError):
+    """Neither the shipped copy nor torchvision's download produced MNIST."""
+
+
+def _extract_shipped_archives(raw: Path) -> bool:
+    """Unpack ``raw/<name>.gz`` to ``raw/<name>`` where needed; True if all four are there."""
+    for name in MNIST_FILES:
+        target = raw / name
+        if target.is_file():
+            continue
+        archive = raw / f"{name}.gz"
+        if not archive.is_file():
+            return False
+        partial = target.with_name(target.name + ".partial")  # never leave a truncated file behind
+        with gzip.open(archive, "rb") as src, open(partial, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        os.replace(partial, target)
+    return True
+
+
+def mnist_root(root=None, download_fallback=True) -> Path:
+    """Return a torchvision ``root`` whose ``MNIST/raw/`` holds the extracted MNIST files.
+
+    ``root`` defaults to ``$MNIST_ROOT`` or the repository's ``data/`` folder.
+    """
+    root = Path(root or os.environ.get("MNIST_ROOT") or DEFAULT_DATA_ROOT)
+    raw = root / "MNIST" / "raw"
+    if _extract_shipped_archives(raw):
+        return root
+    download_error = None
+    if download_fallback:
+        import torchvision
+
+        try:
+            torchvision.datasets.MNIST(root, train=True, download=True)
+            torchvision.datasets.MNIST(root, train=False, download=True)
+            return root
+        except Exception as err:  # no network, proxy, checksum...: report below
+            download_error = err
+    raise MNISTNotFoundError(
+        f"MNIST not found. Looked for the files {', '.join(MNIST_FILES)} "
+        f"(or their .gz archives) in {raw}"
+        + (f"; torchvision's download failed too ({download_error})" if download_error else "")
+        + ". Fix: restore data/MNIST/raw/ from the course repository (git checkout -- data), "
+        "or set MNIST_ROOT to a folder that contains MNIST/raw/."
+    )

@@ -1,0 +1,33 @@
+"""nbgrader configuration for the GAN-on-MNIST course (run nbgrader from this folder)."""
+import os
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.course_id = "gan-mnist-lab"
+c.CourseDirectory.root = COURSE_ROOT
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
+# results_quick/ is what the short grading run writes: never copy it anywhere.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results_quick"]
+
+# Every student's notebook runs in the course's own Python 3 kernel, each cell for at most 120 s.
+c.Execute.kernel_name = "python3"
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.LimitOutput.max_lines = 1000
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Deleted test cells come back at autograde; hidden tests stay out of the feedback students get.
+c.OverwriteCells.add_missing_cells = True
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# A student's results/ images (Task 4) must survive autograde even if the instructor's
+# source/ folder has its own results/ from running the solution notebook.
+LAB_IMAGES = [f"results/epoch_{n}.png" for n in range(5, 51, 5)] + ["results/final_grid.png", "results/loss_curve.png"]
+c.Autograde.exclude_overwriting = {"gan_mnist": LAB_IMAGES}

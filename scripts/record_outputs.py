@@ -1,0 +1,32 @@
+"""Re-record the reference outputs that nbval compares in a source notebook.
+
+Usage: GAN_PROFILE=quick python scripts/record_outputs.py source/gan_mnist/gan_mnist.ipynb
+
+Runs the notebook in its own folder (as nbval and nbgrader do), keeps the outputs of the
+cells marked ``# NBVAL_CHECK_OUTPUT`` and clears every other output, so the instructor
+notebook stays small and its diffs readable.
+"""
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+
+
+def record(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and CHECK_MARKER not in cell.source:
+            cell.outputs, cell.execution_count = [], None
+        cell.metadata.pop("execution", None)  # timestamps: noise in diffs
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+    print(f"recorded {sum(CHECK_MARKER in c.source for c in nb.cells)} checked cells in {path}")
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        record(Path(arg))

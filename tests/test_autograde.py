@@ -1,0 +1,96 @@
+"""A real `nbgrader autograde` of a batch in a scratch copy of the course.
+
+alice submits the instructor's solution with her own results/ images; bob submits the
+untouched release notebook. The batch must complete, alice gets every autograded point,
+bob none, and alice's autograded notebook shows her own epoch 10/20/30 images for Task 4
+even though the instructor's source/ folder holds different ones.
+"""
+import base64
+import io
+import shutil
+import time
+
+import nbformat
+import numpy as np
+import pytest
+from nbgrader.api import Gradebook
+from PIL import Image
+
+from conftest import ASSIGNMENT, RELEASE_NB, REPO, SOURCE_NB, autograded_points, nbgrader, nbgrader_cells
+
+STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's images are black, the instructor's white
+
+
+def write_epoch_images(folder, shade):
+    folder.mkdir(parents=True, exist_ok=True)
+    for epoch in (10, 20, 30):
+        Image.fromarray(np.full((242, 242), shade, np.uint8)).save(folder / f"epoch_{epoch}.png")
+
+
+def shown_image(cell):
+    """The PNG a code cell displayed, as a grey-scale array in [0, 1]."""
+    pngs = [o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) == 1, f"expected one image in the output of {cell.metadata.nbgrader['grade_id']}, got {len(pngs)}"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(pngs[0]))).convert("L")) / 255
+
+
+@pytest.fixture(scope="module")
+def graded_course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("graded") / "course"
+    root.mkdir()
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    shutil.copytree(SOURCE_NB.parent, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("results*"))
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root)
+    write_epoch_images(root / "source" / ASSIGNMENT / "results", INSTRUCTOR_SHADE)
+    for student, notebook in [("alice", SOURCE_NB), ("bob", RELEASE_NB)]:
+        nbgrader("db", "student", "add", student, cwd=root)
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        shutil.copy(notebook, folder / f"{ASSIGNMENT}.ipynb")
+    write_epoch_images(root / "submitted" / "alice" / ASSIGNMENT / "results", STUDENT_SHADE)
+    started = time.perf_counter()
+    proc = nbgrader("autograde", ASSIGNMENT, cwd=root)
+    print(f"autograde of 2 submissions: {time.perf_counter() - started:.1f} s")
+    return root, proc
+
+
+def auto_scores(root, student):
+    """{grade_id: auto_score} of the autograder test cells of one student's submission."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        return {g.name: g.auto_score for g in notebook.grades if g.cell_type == "code"}
+
+
+def test_solution_gets_every_autograded_point(graded_course, source_nb):
+    root, _ = graded_course
+    scores = auto_scores(root, "alice")
+    tests = {gid: c.metadata.nbgrader["points"] for gid, c in nbgrader_cells(source_nb).items()
+             if c.metadata.nbgrader["grade"] and not c.metadata.nbgrader["solution"]}
+    assert scores == tests
+    assert sum(scores.values()) == autograded_points(source_nb) == 23
+
+
+def test_untouched_release_gets_zero_and_the_batch_completes(graded_course):
+    root, proc = graded_course
+    assert sum(auto_scores(root, "bob").values()) == 0
+    for student in ("alice", "bob"):
+        assert (root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+    assert "ERROR" not in proc.stderr.replace("Kernel is running over TCP", "")
+
+
+def test_task4_shows_the_students_own_images(graded_course):
+    root, _ = graded_course
+    autograded = root / "autograded" / "alice" / ASSIGNMENT
+    for epoch in (10, 20, 30):  # her images were not overwritten by the instructor's
+        assert np.asarray(Image.open(autograded / "results" / f"epoch_{epoch}.png")).max() == STUDENT_SHADE
+    notebook = nbformat.read(autograded / f"{ASSIGNMENT}.ipynb", as_version=4)
+    shown = shown_image(nbgrader_cells(notebook)["task4_images"])
+    assert (shown < 0.1).mean() > 0.3, "the Task 4 cell should show alice's (black) epoch images"
+
+
+def test_grading_run_writes_only_to_results_quick(graded_course):
+    root, _ = graded_course
+    autograded = root / "autograded" / "alice" / ASSIGNMENT
+    quick = sorted(p.name for p in (autograded / "results_quick").iterdir())
+    assert quick == ["epoch_5.png", "final_grid.png", "loss_curve.png"]
+    assert sorted(p.name for p in (autograded / "results").iterdir()) == ["epoch_10.png", "epoch_20.png", "epoch_30.png"]
