@@ -94,3 +94,12 @@ def test_grading_run_writes_only_to_results_quick(graded_course):
     quick = sorted(p.name for p in (autograded / "results_quick").iterdir())
     assert quick == ["epoch_5.png", "final_grid.png", "loss_curve.png"]
     assert sorted(p.name for p in (autograded / "results").iterdir()) == ["epoch_10.png", "epoch_20.png", "epoch_30.png"]
+
+
+def test_feedback_shows_results_without_hidden_tests(graded_course):
+    root, _ = graded_course
+    nbgrader("generate_feedback", ASSIGNMENT, cwd=root)
+    html = (root / "feedback" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Check that train_step returns two finite float losses" in html  # visible test cells stay
+    for hidden in ("BEGIN HIDDEN TESTS", "_reference_step", "_linear_layers", "1000 * torch.randn"):
+        assert hidden not in html, f"feedback leaks hidden test code: {hidden!r}"
