@@ -1,7 +1,8 @@
 """Shared paths and fixtures for the course's tests.
 
 ``course_copy`` builds a scratch nbgrader course (config, source/, release/) in a temp folder,
-so tests can run nbgrader for real without touching the repository's gradebook or folders.
+so tests can run nbgrader for real without touching the repository's gradebook or folders;
+``new_course``, ``submit`` and ``auto_scores`` grade a batch of submissions in one.
 """
 import os
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "gan_mnist"
@@ -34,12 +36,6 @@ def nbgrader_cells(nb):
     return {c.metadata.nbgrader["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
 
 
-def autograded_points(nb):
-    """Total points of the autograder test cells (manually graded answers excluded)."""
-    return sum(c.metadata.nbgrader["points"] for c in nb.cells
-               if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution"))
-
-
 @pytest.fixture(scope="session")
 def source_nb():
     return nbformat.read(SOURCE_NB, as_version=4)
@@ -60,3 +56,40 @@ def course_copy(tmp_path):
     for step in ("source", "release"):
         shutil.copytree(REPO / step, root / step, ignore=ignore)
     return root
+
+
+def new_course(root):
+    """A scratch course in ``root`` with the assignment generated and in its gradebook."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    shutil.copytree(SOURCE_NB.parent, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("results*"))
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root)
+    return root
+
+
+def submit(root, student, notebook):
+    """Put ``notebook`` (a path, or a NotebookNode) in submitted/<student>/; return the folder.
+
+    autograde adds unknown students to the gradebook itself (Autograde.create_student).
+    """
+    folder = root / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    target = folder / f"{ASSIGNMENT}.ipynb"
+    if isinstance(notebook, Path):
+        shutil.copy(notebook, target)
+    else:
+        nbformat.write(notebook, target)
+    return folder
+
+
+def auto_scores(root, student):
+    """{grade_id: auto_score} of the autograder test cells of one student's submission."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+        return {g.name: g.auto_score for g in notebook.grades if g.cell_type == "code"}
+
+
+def autograded_test_points(nb):
+    """{grade_id: points} of the autograder test cells."""
+    return {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")}

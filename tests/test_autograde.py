@@ -7,16 +7,15 @@ even though the instructor's source/ folder holds different ones.
 """
 import base64
 import io
-import shutil
 import time
 
 import nbformat
 import numpy as np
 import pytest
-from nbgrader.api import Gradebook
 from PIL import Image
 
-from conftest import ASSIGNMENT, RELEASE_NB, REPO, SOURCE_NB, autograded_points, nbgrader, nbgrader_cells
+from conftest import (ASSIGNMENT, RELEASE_NB, SOURCE_NB, auto_scores, autograded_test_points, nbgrader,
+                      nbgrader_cells, new_course, submit)
 
 STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's images are black, the instructor's white
 
@@ -36,38 +35,20 @@ def shown_image(cell):
 
 @pytest.fixture(scope="module")
 def graded_course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("graded") / "course"
-    root.mkdir()
-    shutil.copy(REPO / "nbgrader_config.py", root)
-    shutil.copytree(SOURCE_NB.parent, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("results*"))
-    nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root)
+    root = new_course(tmp_path_factory.mktemp("graded") / "course")
     write_epoch_images(root / "source" / ASSIGNMENT / "results", INSTRUCTOR_SHADE)
-    for student, notebook in [("alice", SOURCE_NB), ("bob", RELEASE_NB)]:
-        nbgrader("db", "student", "add", student, cwd=root)
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        shutil.copy(notebook, folder / f"{ASSIGNMENT}.ipynb")
-    write_epoch_images(root / "submitted" / "alice" / ASSIGNMENT / "results", STUDENT_SHADE)
+    write_epoch_images(submit(root, "alice", SOURCE_NB) / "results", STUDENT_SHADE)
+    submit(root, "bob", RELEASE_NB)
     started = time.perf_counter()
     proc = nbgrader("autograde", ASSIGNMENT, cwd=root)
     print(f"autograde of 2 submissions: {time.perf_counter() - started:.1f} s")
     return root, proc
 
 
-def auto_scores(root, student):
-    """{grade_id: auto_score} of the autograder test cells of one student's submission."""
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-        return {g.name: g.auto_score for g in notebook.grades if g.cell_type == "code"}
-
-
 def test_solution_gets_every_autograded_point(graded_course, source_nb):
     root, _ = graded_course
-    scores = auto_scores(root, "alice")
-    tests = {gid: c.metadata.nbgrader["points"] for gid, c in nbgrader_cells(source_nb).items()
-             if c.metadata.nbgrader["grade"] and not c.metadata.nbgrader["solution"]}
-    assert scores == tests
-    assert sum(scores.values()) == autograded_points(source_nb) == 23
+    assert auto_scores(root, "alice") == autograded_test_points(source_nb)
+    assert sum(autograded_test_points(source_nb).values()) == 23
 
 
 def test_untouched_release_gets_zero_and_the_batch_completes(graded_course):

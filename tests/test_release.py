@@ -5,7 +5,7 @@ import nbformat
 from nbgrader.validator import Validator
 from traitlets.config.loader import PyFileConfigLoader
 
-from conftest import ASSIGNMENT, autograded_points, nbgrader, nbgrader_cells
+from conftest import ASSIGNMENT, autograded_test_points, nbgrader, nbgrader_cells
 
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -49,7 +49,7 @@ def test_grading_metadata_is_consistent(source_nb):
         assert cell.source.startswith('"""Check'), f"{cell.metadata.nbgrader['grade_id']} should start with a one-line docstring"
     manual = [c for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.metadata.nbgrader["solution"]]
     assert [c.metadata.nbgrader["grade_id"] for c in manual] == ["task1_answer", "task2_answer", "task4_answer"]
-    assert autograded_points(source_nb) == 23 and sum(c.metadata.nbgrader["points"] for c in manual) == 12
+    assert sum(autograded_test_points(source_nb).values()) == 23 and sum(c.metadata.nbgrader["points"] for c in manual) == 12
 
 
 def course_validator(course_root):
