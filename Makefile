@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 NOTEBOOK := source/gan_mnist/gan_mnist.ipynb
 
-.PHONY: install lab test release record clean
+.PHONY: install sandbox lab test autograde release record clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# The gan-sandbox kernel that autograde runs students' code in (needs bubblewrap; installs it as root).
+sandbox: install
+	bash sandbox/install.sh
+
 # The whole lab, 50 epochs, with the instructor's solutions: writes results/epoch_5.png ...
 # results/epoch_50.png, results/final_grid.png, results/loss_curve.png and the executed notebook.
 lab: install
@@ -23,10 +27,14 @@ lab: install
 		--ExecutePreprocessor.timeout=-1 --output-dir results --output gan_mnist_executed.ipynb $(NOTEBOOK)
 
 # Unit tests, nbval regression of the source notebook (short profile), release sync and real autograding.
-test: install
+test: install sandbox
 	GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		tests $(NOTEBOOK)
+
+# Autograde every submission in submitted/ (sandboxed), one student at a time, with a summary.
+autograde: install sandbox
+	$(BIN)/python scripts/autograde_all.py gan_mnist
 
 # Regenerate the student version in release/ from source/ (commit both).
 release: install

@@ -2,8 +2,10 @@
 
 Each module has one job and says which part of the lab uses it:
 ``data`` (find MNIST offline), ``profile`` (full run or short grading run),
-``plots`` (digit grids, loss curves, the Task 4 comparison).
+``plots`` (digit grids, loss curves, the Task 4 comparison),
+``integrity`` (grading: notices monkeypatched functions).
 """
+from . import integrity
 from .data import MNISTNotFoundError, mnist_root
 from .plots import plot_losses, save_samples, show_epoch_images
 from .profile import lab_profile

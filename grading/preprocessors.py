@@ -1,0 +1,32 @@
+"""nbgrader preprocessors for this course, named in nbgrader_config.py.
+
+RestoreDeletedTests: nbgrader 0.9.6's OverwriteCells re-inserts a deleted test cell after the source
+cell just before it, but looks that cell up among grade and solution cells only; when it is a
+read-only cell (the data loader before test_data_range, say), autograde fails with a KeyError and
+the student gets nothing. This version puts the test back after the nearest earlier nbgrader
+cell that the submission still has, whatever its kind.
+"""
+from nbgrader.preprocessors import OverwriteCells
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+class RestoreDeletedTests(OverwriteCells):
+    def add_missing_grade_cells(self, nb, resources):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source_cells = list(source_nb.source_cells)
+        grade_ids = {cell.name: cell for cell in source_nb.grade_cells}
+        solution_ids = {cell.name for cell in source_nb.solution_cells}
+        for position, source_cell in enumerate(source_cells):
+            present = [_grade_id(cell) for cell in nb.cells]
+            if source_cell.name not in grade_ids or source_cell.name in present:
+                continue
+            self.log.warning(f"Missing grade cell {source_cell.name} encountered, adding to notebook")
+            restored = self.missing_cell_transform(source_cell, grade_ids[source_cell.name].max_score,
+                                                   is_solution=source_cell.name in solution_ids)
+            earlier = [c.name for c in source_cells[:position] if c.name in present]
+            index = present.index(earlier[-1]) + 1 if earlier else 0
+            nb.cells.insert(index, restored)
+        return nb, resources

@@ -1,0 +1,96 @@
+"""Autograde every submission of an assignment, one student at a time, with a progress bar.
+
+Usage (from the course root): .venv/bin/python scripts/autograde_all.py [gan_mnist] [--force]
+
+`nbgrader autograde` stops at nothing but also reports little: this runs it once per student in
+submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies)
+is reported and the others are still graded. Prints a table and writes autograde_report.csv:
+student, status (graded / skipped / failed), autograded score, and nbgrader's error for failures.
+Exits 1 if any submission could not be graded, after grading all the others.
+"""
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from tqdm import tqdm
+
+BIN = Path(sys.executable).parent
+ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)|Kernel died[^\n]*|Timeout[^\n]*)(?::\s*(.*))?$", re.M)
+
+
+def failure_reason(log: str) -> str:
+    """The most telling line of nbgrader's log for a failed submission."""
+    if "Kernel died" in log:
+        return "the kernel died (a cell killed or exited the Python process)"
+    errors = ERROR_LINE.findall(log)
+    if errors:
+        name, detail = errors[-1]
+        return f"{name}: {detail}".strip(": ")[:200]
+    return "nbgrader failed; see its log"
+
+
+def autograde(root: Path, assignment: str, student: str, force: bool):
+    """Run nbgrader for one student: (status, reason, seconds)."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    args = [str(BIN / "nbgrader"), "autograde", assignment, "--student", student] + (["--force"] if force else [])
+    started = time.perf_counter()
+    proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        return "failed", failure_reason(log), seconds
+    if "Skipping existing assignment" in log:
+        return "skipped", "already autograded (use --force to regrade)", seconds
+    return "graded", "", seconds
+
+
+def autograded_score(root: Path, assignment: str, student: str):
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(assignment, student)
+        return sum(n.code_score for n in submission.notebooks), sum(n.max_code_score for n in submission.notebooks)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignment", nargs="?", default="gan_mnist")
+    parser.add_argument("--force", action="store_true", help="regrade submissions already autograded")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+    students = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{args.assignment}") if p.is_dir())
+    if not students:
+        print(f"no submissions found in {root / 'submitted'}/*/{args.assignment}/", file=sys.stderr)
+        return 1
+
+    rows, seconds = [], []
+    for student in tqdm(students, desc=f"autograding {args.assignment}", unit="submission"):
+        status, reason, took = autograde(root, args.assignment, student, args.force)
+        if status == "graded":
+            seconds.append(took)
+        score, max_score = autograded_score(root, args.assignment, student) if status != "failed" else (None, None)
+        rows.append({"student": student, "status": status, "score": score, "max_score": max_score, "message": reason})
+
+    with open(root / "autograde_report.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    width = max(len(r["student"]) for r in rows)
+    for r in rows:
+        score = f"{r['score']:g}/{r['max_score']:g}" if r["score"] is not None else "-"
+        print(f"{r['student']:<{width}}  {r['status']:<7}  {score:>7}  {r['message']}")
+    failed = [r["student"] for r in rows if r["status"] == "failed"]
+    per = f", {sum(seconds) / len(seconds):.1f} s per graded submission" if seconds else ""
+    print(f"{len(rows) - len(failed)} of {len(rows)} submissions autograded{per}; report: {root / 'autograde_report.csv'}")
+    if failed:
+        print(f"could not be graded (score them by hand or ask for a new submission): {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
