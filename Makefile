@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 NOTEBOOK := source/gan_mnist/gan_mnist.ipynb
 
-.PHONY: install sandbox lab test autograde release record clean
+.PHONY: install sandbox lab test autograde demo bench-autograde release record clean
 
 install: $(VENV)/.installed
 
@@ -36,14 +36,27 @@ test: install sandbox
 autograde: install sandbox
 	$(BIN)/python scripts/autograde_all.py gan_mnist
 
+# The demo class (nbgrader's example-course style): two demo students' submissions, autograded,
+# their feedback and grades.csv, all committed.
+demo: release sandbox
+	$(BIN)/python -m grading.demo
+	rm -rf autograded/demo_* feedback/demo_*
+	$(BIN)/python scripts/autograde_all.py gan_mnist --force
+	$(BIN)/nbgrader generate_feedback gan_mnist --force
+	$(BIN)/nbgrader export
+
+# Seconds per submission for a class of 30, graded by `make autograde`'s command.
+bench-autograde: install sandbox
+	$(BIN)/python benchmarks/autograde_batch.py --students 30
+
 # Regenerate the student version in release/ from source/ (commit both).
 release: install
 	$(BIN)/nbgrader generate_assignment gan_mnist --force
 
-# Re-record the reference outputs that nbval compares, then regenerate release/.
+# Re-record the reference outputs that nbval compares, then regenerate release/ and the demo class.
 record: install
 	GAN_PROFILE=quick $(BIN)/python scripts/record_outputs.py $(NOTEBOOK)
-	$(MAKE) release
+	$(MAKE) demo
 
 clean:
 	rm -rf results source/gan_mnist/results_quick gradebook.db

@@ -1,12 +1,18 @@
 """nbgrader preprocessors for this course, named in nbgrader_config.py.
 
+HideTestTracebacks: nbgrader's ClearHiddenTests removes the hidden tests from the test cells'
+source in feedback, but a failing hidden test's traceback still quotes the lines around it. In
+feedback, an error in a test cell is cut down to its last line: the assertion message, which says
+what to fix.
+
 RestoreDeletedTests: nbgrader 0.9.6's OverwriteCells re-inserts a deleted test cell after the source
 cell just before it, but looks that cell up among grade and solution cells only; when it is a
 read-only cell (the data loader before test_data_range, say), autograde fails with a KeyError and
 the student gets nothing. This version puts the test back after the nearest earlier nbgrader
 cell that the submission still has, whatever its kind.
 """
-from nbgrader.preprocessors import OverwriteCells
+from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
+from nbgrader.utils import is_grade, is_solution
 
 
 def _grade_id(cell):
@@ -30,3 +36,12 @@ class RestoreDeletedTests(OverwriteCells):
             index = present.index(earlier[-1]) + 1 if earlier else 0
             nb.cells.insert(index, restored)
         return nb, resources
+
+
+class HideTestTracebacks(NbGraderPreprocessor):
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and is_grade(cell) and not is_solution(cell):
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources

@@ -1,0 +1,44 @@
+"""Write the two demo students' submissions from the current release and source notebooks.
+
+Usage: .venv/bin/python -m grading.demo   (run by `make demo`)
+
+- demo_complete: the release notebook with every solution and written answer filled in from
+  source/, plus results/ images of a full 50-epoch run (kept in the repository).
+- demo_partial: the release notebook with only the transform, the generator and Task 1 done.
+"""
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "gan_mnist"
+PARTIAL_ANSWERS = {"transform", "generator", "task1_answer"}
+
+
+def filled(release, source, grade_ids=None):
+    """``release`` with the solution cells in ``grade_ids`` (all if None) taken from ``source``, markers removed."""
+    solutions = {c.metadata.nbgrader["grade_id"]: c for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in release.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in solutions and (grade_ids is None or grade_id in grade_ids):
+            lines = solutions[grade_id].source.splitlines()
+            cell.source = "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+    return release
+
+
+def read_step(step):
+    """The assignment's notebook in source/ or release/."""
+    return nbformat.read(REPO / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
+def main():
+    for student, grade_ids in [("demo_complete", None), ("demo_partial", PARTIAL_ANSWERS)]:
+        folder = REPO / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(filled(read_step("release"), read_step("source"), grade_ids), folder / f"{ASSIGNMENT}.ipynb")
+        print(f"wrote {folder / f'{ASSIGNMENT}.ipynb'}")
+
+
+if __name__ == "__main__":
+    main()
