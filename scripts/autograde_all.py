@@ -5,13 +5,14 @@ Usage (from the course root): .venv/bin/python scripts/autograde_all.py [gan_mni
 `nbgrader autograde` stops at nothing but also reports little: this runs it once per student in
 submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies)
 is reported and the others are still graded. Prints a table and writes autograde_report.csv:
-student, status (graded / skipped / failed), autograded score, and nbgrader's error for failures.
+student, status (graded / skipped / failed), autograded score, seconds, and nbgrader's error for failures.
 Exits 1 if any submission could not be graded, after grading all the others.
 """
 import argparse
 import csv
 import os
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -68,13 +69,12 @@ def main(argv=None) -> int:
         print(f"no submissions found in {root / 'submitted'}/*/{args.assignment}/", file=sys.stderr)
         return 1
 
-    rows, seconds = [], []
+    rows = []
     for student in tqdm(students, desc=f"autograding {args.assignment}", unit="submission"):
         status, reason, took = autograde(root, args.assignment, student, args.force)
-        if status == "graded":
-            seconds.append(took)
         score, max_score = autograded_score(root, args.assignment, student) if status != "failed" else (None, None)
-        rows.append({"student": student, "status": status, "score": score, "max_score": max_score, "message": reason})
+        rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
+                     "seconds": round(took, 1), "message": reason})
 
     with open(root / "autograde_report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -85,7 +85,8 @@ def main(argv=None) -> int:
         score = f"{r['score']:g}/{r['max_score']:g}" if r["score"] is not None else "-"
         print(f"{r['student']:<{width}}  {r['status']:<7}  {score:>7}  {r['message']}")
     failed = [r["student"] for r in rows if r["status"] == "failed"]
-    per = f", {sum(seconds) / len(seconds):.1f} s per graded submission" if seconds else ""
+    seconds = [r["seconds"] for r in rows if r["status"] == "graded"]
+    per = f", median {statistics.median(seconds):.1f} s per graded submission" if seconds else ""
     print(f"{len(rows) - len(failed)} of {len(rows)} submissions autograded{per}; report: {root / 'autograde_report.csv'}")
     if failed:
         print(f"could not be graded (score them by hand or ask for a new submission): {', '.join(failed)}")
