@@ -10,4 +10,4 @@ from .data import MNISTNotFoundError, mnist_root
 from .plots import plot_losses, save_samples, show_epoch_images
 from .profile import lab_profile
 
-__all__ = ["MNISTNotFoundError", "mnist_root", "lab_profile", "plot_losses", "save_samples", "show_epoch_images"]
+__all__ = ["MNISTNotFoundError", "integrity", "mnist_root", "lab_profile", "plot_losses", "save_samples", "show_epoch_images"]
