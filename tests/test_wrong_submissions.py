@@ -5,29 +5,19 @@ Each entry of ``wrong_submissions.CATALOGUE`` and ``CORRECT_VARIANTS`` is applie
 solution and submitted as one student; the whole batch is autograded with real nbgrader, and each
 student must lose exactly the points of the test cells the entry names (none for correct variants).
 """
-import copy
-
 import pytest
 
-from conftest import ASSIGNMENT, auto_scores, autograded_test_points, nbgrader, nbgrader_cells, new_course, submit
+from conftest import ASSIGNMENT, auto_scores, autograded_test_points, nbgrader, new_course, submit
 from wrong_submissions import CATALOGUE, CORRECT_VARIANTS, RECIPE
 
 SUBMISSIONS = CATALOGUE + CORRECT_VARIANTS
-
-
-def patched(source_nb, wrong):
-    nb = copy.deepcopy(source_nb)
-    cell = nbgrader_cells(nb)[wrong.cell]
-    assert cell.source.count(wrong.old) == 1, f"{wrong.name}: its patch no longer applies to the {wrong.cell} cell"
-    cell.source = cell.source.replace(wrong.old, wrong.new)
-    return nb
 
 
 @pytest.fixture(scope="module")
 def graded_catalogue(tmp_path_factory, source_nb):
     root = new_course(tmp_path_factory.mktemp("catalogue") / "course")
     for wrong in SUBMISSIONS:
-        submit(root, wrong.name, patched(source_nb, wrong))
+        submit(root, wrong.name, wrong.applied_to(source_nb))
     nbgrader("autograde", ASSIGNMENT, cwd=root, timeout=3600)
     return root
 

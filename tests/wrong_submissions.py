@@ -6,6 +6,7 @@ the autograder test cells that must lose their points: exactly those, no others.
 ``RECIPE``) each one breaks. ``CORRECT_VARIANTS`` holds other correct ways to write the
 solution, which must lose nothing.
 """
+import copy
 from dataclasses import dataclass
 
 # What the student writes, and must get right, in the Experiment 2 recipe.
@@ -56,6 +57,14 @@ class WrongSubmission:
     new: str
     loses: frozenset  # grade_ids of the test cells that must fail
     violates: str = ""  # a key of RECIPE
+
+    def applied_to(self, nb):
+        """A copy of the notebook ``nb`` with this patch applied to its solution cell."""
+        nb = copy.deepcopy(nb)
+        cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == self.cell)
+        assert cell.source.count(self.old) == 1, f"{self.name}: its patch no longer applies to the {self.cell} cell"
+        cell.source = cell.source.replace(self.old, self.new)
+        return nb
 
 
 CATALOGUE = [
