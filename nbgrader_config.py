@@ -9,8 +9,9 @@ COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "gan-mnist-lab"
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
-# results_quick/ is what the short grading run writes: never copy it anywhere.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results_quick"]
+# results_quick/ is what the short grading run writes, *.pt the full run's 24 MB checkpoint
+# (helpers/checkpoint.py): never collect or copy them.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results_quick", "*.pt"]
 
 # Notebooks run in the course's Python 3 kernel, each cell for at most 60 s (the slowest cell of the
 # short grading run takes about 5 s here). Once `make sandbox` has installed the gan-sandbox kernel
@@ -43,7 +44,7 @@ c.GenerateFeedback.preprocessors = [
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 
-# A student's results/ images (Task 4) must survive autograde even if the instructor's
+# A student's results/ images and measured figures (Task 4) must survive autograde even if the instructor's
 # source/ folder has its own results/ from running the solution notebook.
-LAB_IMAGES = [f"results/epoch_{n}.png" for n in range(5, 51, 5)] + ["results/final_grid.png", "results/loss_curve.png"]
+LAB_IMAGES = [f"results/epoch_{n}.png" for n in range(5, 51, 5)] + ["results/final_grid.png", "results/loss_curve.png", "results/quality.json"]
 c.Autograde.exclude_overwriting = {"gan_mnist": LAB_IMAGES}

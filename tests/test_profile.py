@@ -11,6 +11,8 @@ def test_default_is_the_full_lab():
     assert (profile.name, profile.epochs, profile.train_images) == ("full", FULL_EPOCHS, None)
     assert FULL_EPOCHS == 50
     assert profile.results_dir == profile.full_results_dir == Path("results")
+    assert profile.quality_epochs == (10, 20, 30, 50)
+    assert profile.checkpoint_path == Path("results/checkpoint.pt")
 
 
 @pytest.mark.parametrize("env", [
@@ -24,6 +26,8 @@ def test_grading_and_ci_get_the_short_run(env):
     assert profile.quick and profile.epochs == QUICK_EPOCHS and profile.train_images == QUICK_TRAIN_IMAGES
     # The short run never overwrites the full run's images, which Task 4 shows.
     assert profile.results_dir != profile.full_results_dir == Path("results")
+    # Grading always trains from scratch and does not spend time measuring.
+    assert profile.checkpoint_path is None and profile.quality_epochs == ()
 
 
 @pytest.mark.parametrize("ci", ["", "0", "false", "False", "no"])
@@ -34,6 +38,11 @@ def test_ci_switched_off(ci):
 def test_explicit_profile_wins_and_results_dir_moves():
     profile = lab_profile({"CI": "true", "GAN_PROFILE": "full", "GAN_RESULTS_DIR": "/tmp/run"})
     assert profile.name == "full" and profile.results_dir == Path("/tmp/run")
+
+
+def test_checkpoint_path_can_be_set_for_any_run():
+    assert lab_profile({"GAN_PROFILE": "quick", "GAN_CHECKPOINT": "/tmp/c.pt"}).checkpoint_path == Path("/tmp/c.pt")
+    assert lab_profile({"GAN_CHECKPOINT": "/tmp/c.pt"}).checkpoint_path == Path("/tmp/c.pt")
 
 
 def test_unknown_profile_is_refused():

@@ -1,0 +1,112 @@
+"""Fast training without changing the recipe (Section 4, the training loop; ``make bench``).
+
+- :class:`TensorLoader` serves the same batches a ``DataLoader(dataset, batch_size, shuffle=True)``
+  does (same batch size, same number of batches, a fresh shuffle every epoch), but from a tensor copy
+  of the dataset made once with the dataset's own transform and kept on the training device: no
+  per-image PIL work every epoch, no host-to-device copies on a GPU.
+- :func:`precision` is bf16 autocast where the hardware multiplies bf16 matrices natively (CPUs
+  with AVX512-BF16 or AMX, CUDA GPUs with bf16 support) and a no-op elsewhere, where bf16 would be
+  slower. ``GAN_PRECISION=fp32`` or ``bf16`` overrides the choice.
+- :class:`CudaGraphStep` replays a whole training step (forward, backward, both optimiser updates) as
+  one CUDA graph: no per-step kernel launches or host syncs. On the CPU it just calls the step.
+
+Usage::
+
+    loader = TensorLoader(train_set, batch_size=128, shuffle=True, device=device)
+    for real, labels in loader:          # (B, 1, 28, 28), (B,) on device
+        with precision(device):
+            ...one training step...
+"""
+import contextlib
+import math
+import os
+
+import torch
+
+
+class TensorLoader:
+    """The batches of ``DataLoader(dataset, batch_size, shuffle)`` from a one-off tensor copy."""
+
+    def __init__(self, dataset, batch_size, shuffle=True, device="cpu"):
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.device = torch.device(device)
+        items = [dataset[i] for i in range(len(dataset))]  # the dataset's transform, once per image
+        self.images = torch.stack([torch.as_tensor(image) for image, _ in items]).to(self.device)  # (N, 1, 28, 28)
+        self.labels = torch.as_tensor([int(label) for _, label in items]).to(self.device)  # (N,)
+
+    def __len__(self):
+        return math.ceil(len(self.images) / self.batch_size)  # the last batch may be smaller, as in DataLoader
+
+    def __iter__(self):
+        n = len(self.images)
+        # The global RNG shuffles, as DataLoader's does: torch.manual_seed fixes the order.
+        order = torch.randperm(n, device=self.device) if self.shuffle else torch.arange(n, device=self.device)
+        for batch in order.split(self.batch_size):
+            yield self.images[batch], self.labels[batch]
+
+
+def bf16_is_fast(device) -> bool:
+    """True where bf16 matrix products run natively (and so beat fp32)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return False
+
+
+def precision_name(device, env=None) -> str:
+    """``"bf16"`` or ``"fp32"``: what :func:`precision` uses on ``device``."""
+    choice = (os.environ if env is None else env).get("GAN_PRECISION", "").strip().lower()
+    if choice not in ("", "fp32", "bf16"):
+        raise ValueError(f"GAN_PRECISION must be 'fp32' or 'bf16', not {choice!r}")
+    return choice or ("bf16" if bf16_is_fast(device) else "fp32")
+
+
+def precision(device, env=None):
+    """A context for the training step: bf16 autocast where it is fast, else nothing."""
+    device = torch.device(device)
+    if precision_name(device, env) == "fp32":
+        return contextlib.nullcontext()
+    # No weight-cast cache: a CUDA graph must not keep tensors cast outside it.
+    return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
+
+
+class CudaGraphStep:
+    """Call ``step(*inputs)`` as a CUDA graph on CUDA tensors; eagerly on anything else.
+
+    ``step`` must return tensors (no ``.item()``), read its inputs only from its arguments, and use
+    optimisers made with ``capturable=True``. The first ``warmup`` calls run eagerly on a side
+    stream (as CUDA graphs require), the next one records the graph and replays it: every call is
+    exactly one real step, so the number of updates does not change.
+    """
+
+    def __init__(self, step, warmup=3):
+        self.step = step
+        self.warmup = warmup
+        self.calls = 0
+        self.graph = None
+
+    def __call__(self, *inputs):
+        self.calls += 1
+        if not inputs[0].is_cuda:
+            return self.step(*inputs)
+        if self.graph is None and self.calls <= self.warmup:
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                out = self.step(*inputs)
+            torch.cuda.current_stream().wait_stream(side)
+            return out
+        if self.graph is None:
+            self.static_inputs = [x.clone() for x in inputs]
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.static_outputs = self.step(*self.static_inputs)
+        elif inputs[0].shape != self.static_inputs[0].shape:
+            return self.step(*inputs)  # the smaller last batch of an epoch: not worth a second graph
+        for static, x in zip(self.static_inputs, inputs):
+            static.copy_(x)
+        self.graph.replay()
+        return self.static_outputs

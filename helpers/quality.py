@@ -1,0 +1,161 @@
+"""How good are the generated digits, in numbers (Task 4 and ``make bench``).
+
+A small CNN trained on MNIST by ``scripts/train_classifier.py`` (weights committed in
+``helpers/weights/mnist_cnn.pt``, 99%+ test accuracy) looks at 10,000 generated digits:
+
+- ``fid``: Frechet distance between the CNN's 128 penultimate features of the generated digits
+  and of the 10,000 real test digits (torchmetrics' ``FrechetInceptionDistance`` with the CNN as
+  its feature extractor). Lower is better; real training digits score the floor.
+- ``confidence``: the CNN's mean top-class probability: how much each image looks like *some* digit.
+- ``coverage``: entropy of the predicted-digit histogram divided by log(10): 1.0 when all ten digits
+  appear equally often, lower under mode collapse; ``rarest`` is the rarest digit's share times 10.
+
+The training loop records the figures of the student's run in ``results/quality.json``
+(:func:`record`); Task 4 shows them beside the reference run's (``reference_quality.json``, made
+by ``make bench-quality``) and the floor (:func:`comparison_table`).
+
+Usage::
+
+    figures = quality.measure_generator(generator)  # {"fid": ..., "confidence": ..., ...}
+    floor = quality.real_floor()                    # the same figures for real training digits
+"""
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torchvision
+from torchmetrics.image.fid import FrechetInceptionDistance
+
+from .data import mnist_root
+
+WEIGHTS = Path(__file__).resolve().parent / "weights" / "mnist_cnn.pt"
+REFERENCE = Path(__file__).resolve().parent / "reference_quality.json"
+RUN_FILE = "quality.json"  # in a run's results folder: {"10": figures, "20": ...}
+SAMPLES = 10_000  # generated digits per measurement, as many as the real test digits
+NOISE_DIM = 100
+EVAL_SEED = 1234  # the same noise every time, so figures of different epochs and runs compare
+
+
+class MnistCNN(nn.Module):
+    """Two conv blocks and a 128-unit feature layer; ``forward`` gives the 10 class logits."""
+
+    num_features = 128
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (B, 32, 14, 14)
+            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),  # (B, 64, 7, 7)
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),  # (B, 128)
+        )
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        return self.head(self.features(x.view(-1, 1, 28, 28)))  # (B, 10)
+
+
+class _FeatureExtractor(nn.Module):
+    """The CNN's 128 features, in the form torchmetrics' FID asks of a custom extractor."""
+
+    num_features = MnistCNN.num_features
+
+    def __init__(self, cnn):
+        super().__init__()
+        self.cnn = cnn
+
+    def forward(self, x):
+        return self.cnn.features(x.view(-1, 1, 28, 28))
+
+
+def mnist_images(train: bool) -> torch.Tensor:
+    """All MNIST training or test digits as a (N, 1, 28, 28) float tensor in [-1, 1], the GAN's range."""
+    data = torchvision.datasets.MNIST(mnist_root(), train=train, download=False).data
+    return (data.float() / 127.5 - 1).unsqueeze(1)
+
+
+@lru_cache(maxsize=1)
+def load_classifier() -> MnistCNN:
+    """The committed CNN on the CPU, in eval mode."""
+    if not WEIGHTS.is_file():
+        raise FileNotFoundError(f"{WEIGHTS} is missing: run `make classifier` to train it (about 3 minutes)")
+    cnn = MnistCNN()
+    cnn.load_state_dict(torch.load(WEIGHTS, map_location="cpu", weights_only=True))
+    return cnn.eval()
+
+
+@lru_cache(maxsize=1)
+def _fid_with_real_test_features() -> FrechetInceptionDistance:
+    fid = FrechetInceptionDistance(feature=_FeatureExtractor(load_classifier()), reset_real_features=False)
+    with torch.no_grad():
+        for batch in mnist_images(train=False).split(1000):
+            fid.update(batch, real=True)
+    return fid
+
+
+@torch.no_grad()
+def measure_images(images: torch.Tensor) -> dict:
+    """Figures for (N, 1, 28, 28) or (N, 784) images in [-1, 1], against the real test digits."""
+    images = images.detach().float().cpu().reshape(-1, 1, 28, 28).clamp(-1, 1)
+    fid = _fid_with_real_test_features()
+    fid.reset()  # keeps the real features
+    counts = torch.zeros(10)
+    confidence = 0.0
+    for batch in images.split(1000):
+        fid.update(batch, real=False)
+        probs = load_classifier()(batch).softmax(dim=1)  # (b, 10)
+        confidence += probs.max(dim=1).values.sum().item()
+        counts += torch.bincount(probs.argmax(dim=1), minlength=10).float()
+    share = counts / counts.sum()
+    entropy = -(share * share.clamp_min(1e-12).log()).sum() / torch.log(torch.tensor(10.0))
+    return {
+        "fid": round(fid.compute().item(), 3),
+        "confidence": round(confidence / len(images), 4),
+        "coverage": round(entropy.item(), 4),
+        "rarest": round(share.min().item() * 10, 3),
+    }
+
+
+@torch.no_grad()
+def measure_generator(generator: nn.Module, samples: int = SAMPLES) -> dict:
+    """Figures for ``samples`` digits that ``generator`` makes from fixed noise (seed EVAL_SEED)."""
+    device = next(generator.parameters()).device
+    noise = torch.randn(samples, NOISE_DIM, generator=torch.Generator().manual_seed(EVAL_SEED))  # (N, 100)
+    images = torch.cat([generator(z.to(device)).float().cpu() for z in noise.split(1000)])  # (N, 784)
+    return measure_images(images)
+
+
+def real_floor(samples: int = SAMPLES) -> dict:
+    """The figures of ``samples`` real training digits: the best a generator can hope for."""
+    return measure_images(mnist_images(train=True)[:samples])
+
+
+def record(generator: nn.Module, epoch: int, results_dir) -> dict:
+    """Measure ``generator`` and add its figures under ``epoch`` to ``results_dir/quality.json``."""
+    path = Path(results_dir) / RUN_FILE
+    runs = json.loads(path.read_text()) if path.is_file() else {}
+    runs[str(epoch)] = figures = measure_generator(generator)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(runs, indent=1) + "\n")
+    return figures
+
+
+def comparison_table(results_dir, epochs=(10, 20, 30)) -> str:
+    """A text table: this run's figures at ``epochs``, the reference run's, and the real-data floor."""
+    path = Path(results_dir) / RUN_FILE
+    yours = json.loads(path.read_text()) if path.is_file() else {}
+    reference = json.loads(REFERENCE.read_text())
+    rows = [("", "FID (lower is better)", "confidence", "coverage", "rarest digit")]
+    for epoch in epochs:
+        for who, figures in (("your run", yours.get(str(epoch))), ("reference run", reference["figures"].get(str(epoch)))):
+            if figures:
+                rows.append((f"epoch {epoch}, {who}", f"{figures['fid']:.1f}", f"{figures['confidence']:.3f}",
+                             f"{figures['coverage']:.3f}", f"{figures['rarest']:.2f}"))
+            elif who == "your run":
+                rows.append((f"epoch {epoch}, {who}", "not measured", "", "", ""))
+    floor = reference["floor"]
+    rows.append(("real training digits (floor)", f"{floor['fid']:.1f}", f"{floor['confidence']:.3f}",
+                 f"{floor['coverage']:.3f}", f"{floor['rarest']:.2f}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

@@ -1,0 +1,90 @@
+"""helpers.Checkpoint: a run stopped and resumed ends exactly where an uninterrupted run does."""
+import copy
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from nbclient import NotebookClient
+
+from conftest import REPO, SOURCE_NB, nbgrader_cells
+from helpers import Checkpoint, TensorLoader
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import recipe  # noqa: E402
+
+
+class Crash(Exception):
+    """Stands in for a kernel that dies mid-run."""
+
+
+def train(epochs, checkpoint_path, crash_after=None):
+    """The notebook's loop (recipe step, checkpoint every 2 epochs) on 200 random 'images'."""
+    torch.manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.rand(200, 1, 28, 28) * 2 - 1, torch.zeros(200))
+    G, D = recipe.Generator(), recipe.Discriminator()
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)
+    loader = TensorLoader(data, batch_size=64)
+    history = {"D": [], "G": []}
+    checkpoint = Checkpoint(checkpoint_path, generator=G, discriminator=D, opt_g=opt_g, opt_d=opt_d)
+    for epoch in range(checkpoint.resume(history) + 1, epochs + 1):
+        if epoch == crash_after:
+            raise Crash
+        losses = [recipe.recipe_step(G, D, opt_g, opt_d, torch.nn.BCELoss(), real, torch.randn(len(real), 100))
+                  for real, _ in loader]
+        history["D"].append(sum(d.item() for d, _ in losses) / len(losses))
+        history["G"].append(sum(g.item() for _, g in losses) / len(losses))
+        if epoch % 2 == 0:
+            checkpoint.save(epoch, history)
+    return G, D, history
+
+
+def test_resumed_run_equals_uninterrupted_run(tmp_path, capsys):
+    G_ref, D_ref, history_ref = train(6, None)
+    path = tmp_path / "checkpoint.pt"
+    with pytest.raises(Crash):
+        train(6, path, crash_after=4)  # dies during epoch 4: epochs 1-3 done, checkpoint of epoch 2
+    G, D, history = train(6, path)
+    assert "resuming from" in capsys.readouterr().out
+    assert history == history_ref and len(history["D"]) == 6
+    for net, ref in ((G, G_ref), (D, D_ref)):
+        assert all(torch.equal(p, q) for p, q in zip(net.parameters(), ref.parameters()))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.pt"]  # no .partial left behind
+
+
+def test_checkpoint_of_other_models_is_not_loaded(tmp_path, capsys):
+    path = tmp_path / "checkpoint.pt"
+    Checkpoint(path, generator=torch.nn.Linear(100, 10)).save(5, {"D": [1.0] * 5, "G": [1.0] * 5})
+    generator = torch.nn.Linear(100, 784)
+    before = copy.deepcopy(generator.state_dict())
+    history = {"D": [], "G": []}
+    assert Checkpoint(path, generator=generator).resume(history) == 0
+    assert "does not fit these models" in capsys.readouterr().out
+    assert history == {"D": [], "G": []}
+    assert all(torch.equal(before[k], v) for k, v in generator.state_dict().items())
+
+
+def test_no_path_means_no_checkpoint(tmp_path):
+    checkpoint = Checkpoint(None, generator=torch.nn.Linear(2, 2))
+    checkpoint.save(5, {"D": [], "G": []})
+    assert checkpoint.resume({}) == 0
+
+
+def test_notebook_resumes_after_a_kernel_restart(tmp_path, monkeypatch):
+    """Run the notebook (short run), then run it again in a new kernel: it resumes instead of retraining."""
+    monkeypatch.setenv("GAN_PROFILE", "quick")
+    monkeypatch.setenv("GAN_CHECKPOINT", str(tmp_path / "checkpoint.pt"))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    runs = []
+    for _ in range(2):  # each NotebookClient starts a fresh kernel
+        nb = nbformat.read(SOURCE_NB, as_version=4)
+        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        loop = nbgrader_cells(nb)["training_loop"]
+        runs.append(("".join(o.get("text", "") for o in loop.outputs),
+                     (tmp_path / "results_quick" / "final_grid.png").read_bytes()))
+    (first_log, first_grid), (second_log, second_grid) = runs
+    assert "epoch  5/5" in first_log and "resuming" not in first_log
+    assert "resuming from" in second_log and "epoch  1/5" not in second_log
+    assert second_grid == first_grid  # the restored generator draws the same digits
