@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 NOTEBOOK := source/gan_mnist/gan_mnist.ipynb
 
-.PHONY: install sandbox lab test autograde demo bench bench-quality bench-autograde classifier release record clean
+.PHONY: install sandbox ui-deps lab test ui-test autograde demo bench bench-quality bench-autograde classifier release record clean
 
 install: $(VENV)/.installed
 
@@ -20,17 +20,27 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 sandbox: install
 	bash sandbox/install.sh
 
+# Headless Chromium for the browser tests: Debian's package (Playwright's own download needs the
+# internet); installed as root when missing.
+ui-deps: install
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 # The whole lab, 50 epochs, with the instructor's solutions: writes results/epoch_5.png ...
 # results/epoch_50.png, results/final_grid.png, results/loss_curve.png and the executed notebook.
 lab: install
 	GAN_PROFILE=full GAN_RESULTS_DIR=$(CURDIR)/results $(BIN)/jupyter nbconvert --to notebook --execute \
 		--ExecutePreprocessor.timeout=-1 --output-dir results --output gan_mnist_executed.ipynb $(NOTEBOOK)
 
-# Unit tests, nbval regression of the source notebook (short profile), release sync and real autograding.
-test: install sandbox
+# Unit tests, nbval regression of the source notebook (short profile), release sync, real autograding,
+# and the browser tests of JupyterLab and formgrader.
+test: install sandbox ui-deps
 	GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		tests $(NOTEBOOK)
+
+# Only the browser tests (screenshots of every step in ui-artifacts/).
+ui-test: install sandbox ui-deps
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_ui_student.py tests/test_ui_instructor.py
 
 # Autograde every submission in submitted/ (sandboxed), one student at a time, with a summary.
 autograde: install sandbox

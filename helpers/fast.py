@@ -31,9 +31,13 @@ class TensorLoader:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = torch.device(device)
-        items = [dataset[i] for i in range(len(dataset))]  # the dataset's transform, once per image
-        self.images = torch.stack([torch.as_tensor(image) for image, _ in items]).to(self.device)  # (N, 1, 28, 28)
-        self.labels = torch.as_tensor([int(label) for _, label in items]).to(self.device)  # (N,)
+        first, _ = dataset[0]
+        images = torch.empty(len(dataset), *torch.as_tensor(first).shape)  # (N, 1, 28, 28), filled in place
+        labels = torch.empty(len(dataset), dtype=torch.long)  # (N,)
+        for i in range(len(dataset)):
+            image, label = dataset[i]  # the dataset's own transform, once per image
+            images[i], labels[i] = torch.as_tensor(image), int(label)
+        self.images, self.labels = images.to(self.device), labels.to(self.device)
 
     def __len__(self):
         return math.ceil(len(self.images) / self.batch_size)  # the last batch may be smaller, as in DataLoader

@@ -1,0 +1,106 @@
+"""JupyterLab and formgrader in headless Chromium, for the browser tests (``make ui-test``).
+
+``JupyterServer`` starts the venv's ``jupyter lab`` (with nbgrader's extensions) on a free local
+port, serving a temporary folder; ``browser_page`` opens Debian's Chromium through Playwright;
+``Steps`` saves a screenshot after every step to ``ui-artifacts/<test>/`` and, when a step fails,
+names the screenshot of the failure in the error.
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from conftest import REPO, VENV_BIN
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = REPO / "ui-artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterServer:
+    """``jupyter lab`` serving ``root`` (a temporary copy: Validate saves notebooks) on 127.0.0.1."""
+
+    def __init__(self, root: Path, home: Path):
+        self.root, self.port = root, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True, exist_ok=True)
+        (settings / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
+        env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", HOME=str(home),
+                   JUPYTERLAB_SETTINGS_DIR=str(home / "lab-settings"),
+                   JUPYTERLAB_WORKSPACES_DIR=str(home / "lab-workspaces"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+        self.log = open(home / "jupyter.log", "w")
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "jupyter"), "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={self.port}", "--IdentityProvider.token=", "--ServerApp.password=",
+             "--ServerApp.disable_check_xsrf=True", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True"],
+            cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.url}/api/status", timeout=2)
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"jupyter lab did not start; its log: {home / 'jupyter.log'}")
+                time.sleep(0.5)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@contextmanager
+def browser_page():
+    """A Playwright page in headless Debian Chromium (Playwright's own browser download fails offline)."""
+    from playwright.sync_api import sync_playwright
+
+    if not CHROMIUM.is_file():
+        raise RuntimeError(f"{CHROMIUM} not found: run `make ui-deps` (installs Debian's chromium as root)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+class Steps:
+    """Numbered steps with a screenshot each: ``with steps("open the notebook"): ...``."""
+
+    def __init__(self, page, test_name: str):
+        self.page, self.n = page, 0
+        self.folder = ARTIFACTS / test_name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+
+    @contextmanager
+    def __call__(self, name: str):
+        self.n += 1
+        path = self.folder / f"{self.n:02d}-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png"
+        try:
+            yield
+        except Exception as err:
+            self.page.screenshot(path=str(path.with_name(path.stem + "-FAILED.png")))
+            raise AssertionError(f"step {self.n} '{name}' failed: {err}\nscreenshot: "
+                                 f"{path.with_name(path.stem + '-FAILED.png')}") from err
+        self.page.screenshot(path=str(path))

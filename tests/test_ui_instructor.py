@@ -1,0 +1,84 @@
+"""An instructor in formgrader: the assignment, the demo submissions, and a Task 4 answer to grade.
+
+A scratch course (the repository's config, source/ and the two demo students' submissions) is
+generated and autograded with the real nbgrader, then served by JupyterLab with formgrader.
+"""
+import json
+import shutil
+import time
+
+import pytest
+from nbgrader.api import Gradebook
+
+from browser import JupyterServer, Steps, browser_page
+from conftest import ASSIGNMENT, REPO, SOURCE_NB, nbgrader
+
+DEMOS = ("demo_complete", "demo_partial")
+# The images shown by the Task 4 cell, that is the last images before Task 4's grade box.
+TASK4_IMAGES = """() => {
+  const answer = document.getElementById('task4_answer');
+  const images = [...document.querySelectorAll('#notebook-container img')]
+    .filter(img => img.compareDocumentPosition(answer) & Node.DOCUMENT_POSITION_FOLLOWING);
+  const last = images[images.length - 1];
+  return last ? {count: images.length, width: last.naturalWidth, height: last.naturalHeight} : null;
+}"""
+
+
+@pytest.fixture(scope="module")
+def formgrader(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    shutil.copy(REPO / "nbgrader_config.py", root)
+    shutil.copytree(SOURCE_NB.parent, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("results*"))
+    for student in DEMOS:
+        shutil.copytree(REPO / "submitted" / student, root / "submitted" / student)
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root)
+    nbgrader("autograde", ASSIGNMENT, cwd=root)
+    server = JupyterServer(root, tmp_path_factory.mktemp("home"))
+    yield server
+    server.stop()
+
+
+def test_instructor_grades_task4_in_formgrader(formgrader):
+    quality = json.loads((REPO / "submitted" / "demo_complete" / ASSIGNMENT / "results" / "quality.json").read_text())
+    with browser_page() as page:
+        steps = Steps(page, "instructor")
+        with steps("formgrader lists the assignment"):
+            page.goto(f"{formgrader.url}/formgrader")
+            page.wait_for_selector(f"td >> text={ASSIGNMENT}", timeout=60_000)
+            assert "Manage Assignments" in page.content()
+        with steps("the demo submissions are listed"):
+            page.goto(f"{formgrader.url}/formgrader/manage_submissions/{ASSIGNMENT}")
+            for student in DEMOS:
+                page.wait_for_selector(f"td >> text={student}", timeout=30_000)
+        with steps("the notebook's submissions, names shown"):
+            page.goto(f"{formgrader.url}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
+            page.wait_for_selector("text=Submission #2", timeout=30_000)
+            page.click("#toggle_names")
+        with steps("open demo_complete's manual grading view at Task 4"):
+            page.click("a.name-shown >> text=demo_complete")
+            page.wait_for_selector("#task4_answer", timeout=60_000)
+            page.locator("#task4_answer").scroll_into_view_if_needed()
+            shown = page.evaluate(TASK4_IMAGES)
+            assert shown and shown["width"] > 2.5 * shown["height"] > 0, f"no epoch 10/20/30 images before Task 4: {shown}"
+            text = page.inner_text("#notebook-container")
+            for epoch in ("10", "20", "30"):  # the table under the images carries the student's own figures
+                assert f"epoch {epoch}, your run" in text and f"{quality[epoch]['fid']:.1f}" in text
+        with steps("score the Task 4 answer"):
+            page.fill("#task4_answer", "3")
+            page.fill("#task4_answer-comment", "Good comparison; cite the FID.")
+            page.locator("#task4_answer-comment").press("Tab")  # formgrader saves on leaving the field
+            assert saved_task4(formgrader.root) == (3.0, "Good comparison; cite the FID.")
+
+
+def saved_task4(root, timeout=15):
+    """demo_complete's Task 4 manual score and comment in the course's gradebook, once both are saved."""
+    deadline = time.time() + timeout
+    while True:
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+            notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "demo_complete")
+            grade = next(g for g in notebook.grades if g.name == "task4_answer")
+            comment = next(c for c in notebook.comments if c.name == "task4_answer")
+            found = (grade.manual_score, comment.manual_comment)
+        if found[0] is not None and found[1] or time.time() > deadline:
+            return found
+        time.sleep(0.5)
