@@ -4,9 +4,9 @@
   does (same batch size, same number of batches, a fresh shuffle every epoch), but from a tensor copy
   of the dataset made once with the dataset's own transform and kept on the training device: no
   per-image PIL work every epoch, no host-to-device copies on a GPU.
-- :func:`precision` is bf16 autocast where the hardware multiplies bf16 matrices natively (CPUs
-  with AVX512-BF16 or AMX, CUDA GPUs with bf16 support) and a no-op elsewhere, where bf16 would be
-  slower. ``GAN_PRECISION=fp32`` or ``bf16`` overrides the choice.
+- :func:`precision` is bf16 autocast on CPUs that multiply bf16 matrices natively (AVX512-BF16 or
+  AMX) and a no-op elsewhere (slower there; on a GPU CUDA autocast refuses ``BCELoss``).
+  ``GAN_PRECISION=fp32`` or ``bf16`` overrides the choice.
 - :class:`CudaGraphStep` replays a whole training step (forward, backward, both optimiser updates) as
   one CUDA graph: no per-step kernel launches or host syncs. On the CPU it just calls the step.
 
@@ -51,13 +51,13 @@ class TensorLoader:
 
 
 def bf16_is_fast(device) -> bool:
-    """True where bf16 matrix products run natively (and so beat fp32)."""
+    """True on CPUs whose bf16 matrix products run natively (and so beat fp32).
+
+    Never on a GPU: there these small layers are limited by kernel launches, not arithmetic, and
+    CUDA autocast refuses ``nn.BCELoss``, the lab's loss.
+    """
     device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported(including_emulation=False)
-    if device.type == "cpu":
-        return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    return False
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 def precision_name(device, env=None) -> str:

@@ -50,6 +50,7 @@ def test_precision_choice_and_override():
     assert precision_name("cpu", {}) == native
     assert precision_name("cpu", {"GAN_PRECISION": "fp32"}) == "fp32"
     assert precision_name("cpu", {"GAN_PRECISION": "BF16"}) == "bf16"
+    assert precision_name("cuda", {}) == "fp32"  # CUDA autocast refuses BCELoss
     assert isinstance(precision("cpu", {"GAN_PRECISION": "fp32"}), contextlib.nullcontext)
     with pytest.raises(ValueError, match="GAN_PRECISION must be"):
         precision_name("cpu", {"GAN_PRECISION": "fp16"})
