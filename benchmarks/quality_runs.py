@@ -23,11 +23,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import recipe  # noqa: E402
 from helpers import quality  # noqa: E402
-from helpers.fast import precision_name  # noqa: E402
+from helpers.profile import QUALITY_EPOCHS  # noqa: E402
 
 RUNS_FILE = Path(__file__).resolve().parent / "quality_runs.json"
-REFERENCE_FILE = Path(quality.__file__).resolve().parent / "reference_quality.json"
-QUALITY_EPOCHS = (10, 20, 30, 50)
 
 
 def machine() -> str:
@@ -36,9 +34,6 @@ def machine() -> str:
 
 
 def one_run(way, seed, epochs) -> dict:
-    os.environ.pop("GAN_PRECISION", None)
-    if way == "lab-fp32":
-        os.environ["GAN_PRECISION"] = "fp32"
     figures, seconds = {}, []
 
     def on_epoch(epoch, generator, s):
@@ -48,17 +43,15 @@ def one_run(way, seed, epochs) -> dict:
             print(f"  {way} seed {seed} epoch {epoch}: {figures[str(epoch)]} ({s:.1f} s/epoch)", flush=True)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    _, history = recipe.train(way.split("-")[0], epochs, seed=seed, device=device, on_epoch=on_epoch)
-    run = {"way": way, "precision": "fp32" if way == "plain" else precision_name(device), "seed": seed,
-           "s_per_epoch": round(statistics.median(seconds), 2), "final_losses": [history["D"][-1], history["G"][-1]],
-           "figures": figures}
-    os.environ.pop("GAN_PRECISION", None)
-    return run
+    _, history = recipe.train(way, epochs, seed=seed, device=device, on_epoch=on_epoch)
+    return {"way": way, "precision": recipe.precision_of(way, device), "seed": seed,
+            "s_per_epoch": round(statistics.median(seconds), 2), "final_losses": [history["D"][-1], history["G"][-1]],
+            "figures": figures}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ways", nargs="+", default=["lab", "plain", "lab-fp32"], choices=["plain", "lab", "lab-fp32"])
+    parser.add_argument("--ways", nargs="+", default=["lab", "plain", "lab-fp32"], choices=recipe.WAYS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--epochs", type=int, default=50)
     args = parser.parse_args()
@@ -70,7 +63,7 @@ def main():
             RUNS_FILE.write_text(json.dumps(record, indent=1) + "\n")
             reference = next((r for r in record["runs"] if r["way"] == "lab"), None)
             if reference and args.epochs == 50:
-                REFERENCE_FILE.write_text(json.dumps(
+                quality.REFERENCE.write_text(json.dumps(
                     {"machine": record["machine"], "floor": record["floor"], "seed": reference["seed"],
                      "precision": reference["precision"], "figures": reference["figures"]}, indent=1) + "\n")
 

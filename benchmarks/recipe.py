@@ -24,7 +24,7 @@ import torchvision
 import torchvision.transforms as transforms
 
 import helpers
-from helpers.fast import CudaGraphStep, TensorLoader, precision
+from helpers.fast import CudaGraphStep, TensorLoader, precision, precision_name
 
 NOISE_DIM = 100
 BATCH_SIZE = 128
@@ -32,7 +32,7 @@ LR = 2e-4
 BETAS = (0.5, 0.999)
 REAL_LABEL = 0.9
 FAKE_LABEL = 0.0
-WAYS = ("plain", "lab")
+WAYS = ("plain", "lab", "lab-fp32")  # lab-fp32: the lab's way with GAN_PRECISION=fp32 (a CPU without native bf16)
 
 
 class Generator(nn.Module):
@@ -82,6 +82,16 @@ def recipe_step(generator, discriminator, opt_g, opt_d, criterion, real, noise):
     return d_loss.detach(), g_loss.detach()
 
 
+def precision_env(way):
+    """The environment ``helpers.fast.precision`` reads for ``way``: None means the real one."""
+    return {"GAN_PRECISION": "fp32"} if way == "lab-fp32" else None
+
+
+def precision_of(way, device) -> str:
+    """``"fp32"`` or ``"bf16"``: the precision ``way`` trains in on ``device``."""
+    return "fp32" if way == "plain" else precision_name(device, precision_env(way))
+
+
 def mnist_train_set(train_images=None):
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
     train_set = torchvision.datasets.MNIST(root=helpers.mnist_root(), train=True, download=False, transform=transform)
@@ -106,13 +116,13 @@ def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
         loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True)
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=LR, betas=BETAS)
         opt_g = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS)
-        step = recipe_step
     else:
         loader = TensorLoader(train_set, batch_size=BATCH_SIZE, shuffle=True, device=device)
         graphable = device.type == "cuda"  # CUDA graphs need optimisers whose step counter lives on the GPU
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=LR, betas=BETAS, fused=True, capturable=graphable)
         opt_g = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS, fused=True, capturable=graphable)
-        step = CudaGraphStep(recipe_step_closure(generator, discriminator, opt_g, opt_d, criterion))
+        # Only the tensors a CUDA graph replays are arguments; the models are fixed.
+        step = CudaGraphStep(lambda real, noise: recipe_step(generator, discriminator, opt_g, opt_d, criterion, real, noise))
     history = {"D": [], "G": [], "updates": 0, "setup_s": time.perf_counter() - started}
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
@@ -121,7 +131,7 @@ def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
             for real, _ in loader:
                 real = real.to(device)  # (B, 1, 28, 28)
                 noise = torch.randn(real.size(0), NOISE_DIM, device=device)  # (B, 100)
-                d_loss, g_loss = step(generator, discriminator, opt_g, opt_d, criterion, real, noise)
+                d_loss, g_loss = recipe_step(generator, discriminator, opt_g, opt_d, criterion, real, noise)
                 d_losses.append(d_loss.item())
                 g_losses.append(g_loss.item())
                 history["updates"] += 1
@@ -130,7 +140,7 @@ def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
             totals = torch.zeros(2, device=device)  # summed on the device: one sync per epoch
             for real, _ in loader:
                 noise = torch.randn(real.size(0), NOISE_DIM, device=device)  # (B, 100)
-                with precision(device):
+                with precision(device, precision_env(way)):
                     d_loss, g_loss = step(real, noise)
                 totals += torch.stack([d_loss.float(), g_loss.float()])
                 history["updates"] += 1
@@ -140,8 +150,3 @@ def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
         if on_epoch:
             on_epoch(epoch, generator, time.perf_counter() - started)
     return generator, history
-
-
-def recipe_step_closure(generator, discriminator, opt_g, opt_d, criterion):
-    """``recipe_step`` with the models fixed, taking only the tensors a CUDA graph replays."""
-    return lambda real, noise: recipe_step(generator, discriminator, opt_g, opt_d, criterion, real, noise)

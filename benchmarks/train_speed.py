@@ -11,7 +11,6 @@ The last line is one JSON object with every figure.
 """
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -25,16 +24,13 @@ import recipe  # noqa: E402
 from quality_runs import RUNS_FILE, machine  # noqa: E402
 
 from helpers import quality  # noqa: E402
-from helpers.fast import precision_name  # noqa: E402
 
 
 def worker(way, epochs, train_images):
     """Train ``epochs`` epochs one way in this process; print one JSON line of its timings."""
-    if way == "lab-fp32":
-        os.environ["GAN_PRECISION"] = "fp32"
     device = "cuda" if torch.cuda.is_available() else "cpu"
     seconds = []
-    _, history = recipe.train(way.split("-")[0], epochs, seed=0, device=device, train_images=train_images,
+    _, history = recipe.train(way, epochs, seed=0, device=device, train_images=train_images,
                               on_epoch=lambda e, g, s: seconds.append(s))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gpu_peak_mb = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None
@@ -61,13 +57,13 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train-images", type=int, help="train on this many images, not all 60,000 (tests)")
-    parser.add_argument("--worker", choices=["plain", "lab", "lab-fp32"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=recipe.WAYS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.epochs, args.train_images)
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    ways = ["plain", "lab"] + (["lab-fp32"] if precision_name(device) == "bf16" else [])
+    ways = ["plain", "lab"] + (["lab-fp32"] if recipe.precision_of("lab", device) == "bf16" else [])
     results = {way: [] for way in ways}
     for repeat in range(1, args.repeats + 1):
         for way in ways:
@@ -84,7 +80,7 @@ def main():
         values = [v for r in results[way] for v in (r[key] if isinstance(r[key], list) else [r[key]])]
         return round(statistics.median(values), 3) if values and values[0] is not None else None
 
-    report = {"machine": machine(), "device": device, "lab_precision": precision_name(device),
+    report = {"machine": machine(), "device": device, "lab_precision": recipe.precision_of("lab", device),
               "epochs_per_repeat": args.epochs, "repeats": args.repeats, "train_images": args.train_images or 60_000,
               "plain_s_per_epoch": median("plain", "seconds"), "lab_s_per_epoch": median("lab", "seconds")}
     report["speedup"] = round(report["plain_s_per_epoch"] / report["lab_s_per_epoch"], 2)

@@ -56,17 +56,10 @@ class MnistCNN(nn.Module):
         return self.head(self.features(x.view(-1, 1, 28, 28)))  # (B, 10)
 
 
-class _FeatureExtractor(nn.Module):
-    """The CNN's 128 features, in the form torchmetrics' FID asks of a custom extractor."""
+class _PrecomputedFeatures(nn.Identity):
+    """FID's 'feature extractor' for features the CNN already computed (once per image, also for the class)."""
 
     num_features = MnistCNN.num_features
-
-    def __init__(self, cnn):
-        super().__init__()
-        self.cnn = cnn
-
-    def forward(self, x):
-        return self.cnn.features(x.view(-1, 1, 28, 28))
 
 
 def mnist_images(train: bool) -> torch.Tensor:
@@ -87,10 +80,10 @@ def load_classifier() -> MnistCNN:
 
 @lru_cache(maxsize=1)
 def _fid_with_real_test_features() -> FrechetInceptionDistance:
-    fid = FrechetInceptionDistance(feature=_FeatureExtractor(load_classifier()), reset_real_features=False)
+    fid = FrechetInceptionDistance(feature=_PrecomputedFeatures(), reset_real_features=False)
     with torch.no_grad():
         for batch in mnist_images(train=False).split(1000):
-            fid.update(batch, real=True)
+            fid.update(load_classifier().features(batch), real=True)  # (b, 128)
     return fid
 
 
@@ -102,9 +95,11 @@ def measure_images(images: torch.Tensor) -> dict:
     fid.reset()  # keeps the real features
     counts = torch.zeros(10)
     confidence = 0.0
+    cnn = load_classifier()
     for batch in images.split(1000):
-        fid.update(batch, real=False)
-        probs = load_classifier()(batch).softmax(dim=1)  # (b, 10)
+        features = cnn.features(batch)  # (b, 128)
+        fid.update(features, real=False)
+        probs = cnn.head(features).softmax(dim=1)  # (b, 10)
         confidence += probs.max(dim=1).values.sum().item()
         counts += torch.bincount(probs.argmax(dim=1), minlength=10).float()
     share = counts / counts.sum()
@@ -146,16 +141,17 @@ def comparison_table(results_dir, epochs=(10, 20, 30)) -> str:
     path = Path(results_dir) / RUN_FILE
     yours = json.loads(path.read_text()) if path.is_file() else {}
     reference = json.loads(REFERENCE.read_text())
+
+    def row(label, figures):
+        return (label, f"{figures['fid']:.1f}", f"{figures['confidence']:.3f}", f"{figures['coverage']:.3f}",
+                f"{figures['rarest']:.2f}")
+
     rows = [("", "FID (lower is better)", "confidence", "coverage", "rarest digit")]
     for epoch in epochs:
-        for who, figures in (("your run", yours.get(str(epoch))), ("reference run", reference["figures"].get(str(epoch)))):
-            if figures:
-                rows.append((f"epoch {epoch}, {who}", f"{figures['fid']:.1f}", f"{figures['confidence']:.3f}",
-                             f"{figures['coverage']:.3f}", f"{figures['rarest']:.2f}"))
-            elif who == "your run":
-                rows.append((f"epoch {epoch}, {who}", "not measured", "", "", ""))
-    floor = reference["floor"]
-    rows.append(("real training digits (floor)", f"{floor['fid']:.1f}", f"{floor['confidence']:.3f}",
-                 f"{floor['coverage']:.3f}", f"{floor['rarest']:.2f}"))
+        mine, theirs = yours.get(str(epoch)), reference["figures"].get(str(epoch))
+        rows.append(row(f"epoch {epoch}, your run", mine) if mine else (f"epoch {epoch}, your run", "not measured", "", "", ""))
+        if theirs:
+            rows.append(row(f"epoch {epoch}, reference run", theirs))
+    rows.append(row("real training digits (floor)", reference["floor"]))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

@@ -9,7 +9,9 @@ import sys
 
 import torch
 import torch.nn as nn
+import torchvision
 
+from helpers.data import mnist_root
 from helpers.quality import WEIGHTS, MnistCNN, mnist_images
 
 EPOCHS = 4
@@ -27,10 +29,6 @@ def accuracy(model, images, labels) -> float:
 def main():
     torch.manual_seed(0)
     torch.use_deterministic_algorithms(True)
-    import torchvision
-
-    from helpers.data import mnist_root
-
     train_x, test_x = mnist_images(train=True), mnist_images(train=False)  # (60000|10000, 1, 28, 28)
     train_y = torchvision.datasets.MNIST(mnist_root(), train=True).targets
     test_y = torchvision.datasets.MNIST(mnist_root(), train=False).targets
