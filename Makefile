@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# The gan-sandbox kernel that autograde runs students' code in (needs bubblewrap; installs it as root).
+# The sandbox that autograde runs students' code in: bubblewrap, the gan-sandbox user and kernelspec (as root).
 sandbox: install
 	bash sandbox/install.sh
 
@@ -40,7 +40,7 @@ test: install sandbox ui-deps
 
 # Only the browser tests (screenshots of every step in ui-artifacts/).
 ui-test: install sandbox ui-deps
-	$(BIN)/python -m pytest -p no:cacheprovider tests/test_ui_student.py tests/test_ui_instructor.py
+	$(BIN)/python -m pytest -p no:cacheprovider tests/test_ui_student.py tests/test_ui_instructor.py tests/test_ui_sanitize.py
 
 # Autograde every submission in submitted/ (sandboxed), one student at a time, with a summary.
 autograde: install sandbox

@@ -1,8 +1,6 @@
 """nbgrader configuration for the GAN-on-MNIST course (run nbgrader from this folder)."""
 import os
 
-from jupyter_client.kernelspec import KernelSpecManager
-
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -13,13 +11,11 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.d
 # (helpers/checkpoint.py): never collect or copy them.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results_quick", "*.pt"]
 
-# Notebooks run in the course's Python 3 kernel, each cell for at most 60 s (the slowest cell of the
-# short grading run takes about 5 s here). Once `make sandbox` has installed the gan-sandbox kernel
-# (sandbox/kernel.sh: bubblewrap, only the submission's own folder writable, the rest of the course
-# hidden, memory and CPU time capped), autograde and validate run students' code in it.
-SANDBOX_KERNEL = "gan-sandbox"
-sandboxed = SANDBOX_KERNEL in KernelSpecManager().find_kernel_specs()
-c.Execute.kernel_name = SANDBOX_KERNEL if sandboxed else "python3"
+# Students' Validate runs their notebook in their own Python 3 kernel. Autograde (the CLI, `make autograde`,
+# formgrader's button) runs it only in the gan-sandbox kernel that `make sandbox` installs and refuses
+# otherwise (grading/sandbox.py; README "Sandbox"). Each cell may run 60 s (the slowest cell of the
+# short grading run takes about 5 s here); the sandbox's own limits are SandboxedExecute's settings.
+c.Execute.kernel_name = "python3"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 1000
@@ -27,14 +23,25 @@ c.LimitOutput.max_lines = 1000
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Deleted test cells come back at autograde (with nbgrader's re-insertion mended, see
-# grading/preprocessors.py); hidden tests stay out of the feedback students get.
+# Deleted test cells come back at autograde and a copied graded cell no longer stops the grading
+# (nbgrader's re-insertion and deduplication mended, see grading/preprocessors.py); hidden tests stay
+# out of the feedback students get.
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.sanitize_preprocessors = [
+    "grading.sandbox.CheckSubmittedFiles",
     "nbgrader.preprocessors.ClearOutput",
-    "nbgrader.preprocessors.DeduplicateIds",
+    "grading.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "grading.preprocessors.RestoreDeletedTests",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "grading.sandbox.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.GenerateFeedback.preprocessors = [
@@ -43,6 +50,12 @@ c.GenerateFeedback.preprocessors = [
     "grading.preprocessors.HideTestTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# Formgrader's grading view and the feedback HTML both render students' notebooks with this
+# HTMLExporter: markdown (written answers included) and outputs are sanitised, no student script
+# runs in a grader's or a student's browser (grading/sanitize.py says why each line is needed).
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": "grading.sanitize.Markdown2HTML", "clean_html": "grading.sanitize.clean_html"}
+c.HTMLExporter.preprocessors = ["grading.sanitize.NumericImageSizes"]
 
 # A student's results/ images and measured figures (Task 4) must survive autograde even if the instructor's
 # source/ folder has its own results/ from running the solution notebook.

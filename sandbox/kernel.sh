@@ -1,27 +1,127 @@
 #!/usr/bin/env bash
-# Start a student's kernel inside bubblewrap; the gan-sandbox kernelspec runs `kernel.sh CONNECTION_FILE`.
+# Start a student's kernel in the sandbox: the gan-sandbox kernelspec runs `kernel.sh CONNECTION_FILE`.
 #
-# nbgrader starts the kernel in the submission's folder, <course>/autograded/<student>/<assignment>/,
-# and that folder is the only place the kernel can write. The course root (gradebook.db, source/,
-# release/, other students) and this repository are hidden behind empty read-only tmpfs mounts, with the
-# virtual environment, helpers/ and data/ put back read-only. /tmp is private, capabilities are
-# dropped, and address space, CPU time and file size are capped. (The kernel sees its own pid
-# namespace, where its parent is pid 1, so ipykernel must not poll JPY_PARENT_PID: bwrap's
-# --die-with-parent ends it with nbgrader instead.)
+# grading/sandbox.py's SandboxKernelManager puts the connection file in a fresh folder of its own,
+# RUN_DIR/kernel.json, with the kernel's IPC sockets in RUN_DIR/ipc/; nbgrader starts this script in
+# the submission's folder, autograded/<student>/<assignment>/. Student code then runs
+#   - as the unprivileged user gan-sandbox (made by `make sandbox`), in a user namespace of its own,
+#     with no capabilities and no_new_privs;
+#   - with no network (its own network namespace; the kernel talks to nbgrader over the IPC sockets),
+#     its own pid, IPC and UTS namespaces, a new session (no terminal to inject into);
+#   - with a clean environment: only the variables in ALLOWED_ENV below;
+#   - seeing only /usr, a minimal /etc (its own passwd), Python, the course's venv, helpers/ and the MNIST
+#     data, read-only; a private /tmp; its IPC folder; and a copy of its submission folder (without
+#     notebooks: the graded notebook holds the hidden tests) on a tmpfs of GAN_SANDBOX_DISK_BYTES.
+#     Nothing it writes reaches the real folder, so it cannot plant links or FIFOs for nbgrader;
+#   - in a cgroup of its own: memory GAN_SANDBOX_MEMORY_BYTES (no swap), GAN_SANDBOX_PROCESSES processes
+#     and threads in all; rlimits: CPU time GAN_SANDBOX_CPU_SECONDS, file size GAN_SANDBOX_DISK_BYTES;
+#     and a wall-clock backstop, GAN_SANDBOX_WALL_SECONDS, after which the whole sandbox is killed.
+# The limits come from grading.sandbox.SandboxedExecute (configurable in nbgrader_config.py). When the
+# sandbox ends, "EXIT_STATUS OOM_KILLS" goes to RUN_DIR/exit, where SandboxedExecute reads why a kernel died.
 set -euo pipefail
 connection_file=$1
+run_dir=$(dirname "$connection_file")
 repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$PWD
-course=$(cd "$work/../../.." && pwd)
+submission=$PWD
+user=gan-sandbox
+ALLOWED_ENV=(NBGRADER_EXECUTION NBGRADER_VALIDATING GAN_PROFILE GAN_PRECISION MNIST_ROOT CI)
 
-args=(--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --tmpfs "$course" --tmpfs "$repo")
-for shared in .venv helpers data; do
-  args+=(--ro-bind "$repo/$shared" "$repo/$shared")
+fail() { echo "gan-sandbox: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || fail "the sandbox needs root (to run student code as $user and to cap its memory)"
+[ -d "$run_dir/ipc" ] || fail "no IPC folder beside $connection_file: start this kernel through grading.sandbox.SandboxKernelManager"
+for tool in bwrap setpriv unshare prlimit timeout; do
+  command -v "$tool" >/dev/null || fail "$tool is missing: run \`make sandbox\`"
 done
-args+=(--bind "$work" "$work" --bind "$connection_file" "$connection_file" --remount-ro "$course" --remount-ro "$repo"
-       --chdir "$work"
-       --setenv HOME /tmp --setenv MPLCONFIGDIR /tmp/matplotlib --unsetenv JPY_PARENT_PID
-       --unshare-pid --unshare-ipc --die-with-parent --cap-drop ALL)
 
-exec prlimit --as="${GAN_SANDBOX_MEMORY_BYTES:-$((16 << 30))}" --cpu="${GAN_SANDBOX_CPU_SECONDS:-900}" \
-  --fsize=$((1 << 30)) -- bwrap "${args[@]}" "$repo/.venv/bin/python" -m ipykernel_launcher -f "$connection_file"
+venv=$repo/.venv
+[ -x "$venv/bin/python" ] || fail "no virtual environment in $venv: run \`make install\`"
+python_home=$(dirname "$(dirname "$(readlink -f "$venv/bin/python")")")
+data=$(cd "${MNIST_ROOT:-$repo/data}" && pwd)
+
+args=(--unshare-net --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try --die-with-parent --new-session
+      --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin
+      --dev /dev --proc /proc --perms 1777 --tmpfs /tmp --dir /etc
+      --ro-bind /sys/devices/system/cpu /sys/devices/system/cpu)  # CPU topology: PyTorch picks its vector kernels by it
+for file in /etc/ld.so.cache /etc/nsswitch.conf /etc/localtime; do
+  [ -e "$file" ] && args+=(--ro-bind "$file" "$file")
+done
+[ -d /etc/fonts ] && args+=(--ro-bind /etc/fonts /etc/fonts)
+
+# Folders made inside the sandbox are 0700 root's unless --perms says otherwise: make each parent of a
+# bound path 0755, so that the unprivileged user can reach it.
+parents() {
+  local parent="" part
+  IFS=/ read -ra parts <<<"${1#/}"
+  for part in "${parts[@]::${#parts[@]}-1}"; do
+    parent+=/$part
+    args+=(--perms 0755 --dir "$parent")
+  done
+}
+expose() { parents "$1"; args+=(--ro-bind "$1" "$1"); }
+case $python_home in /usr/*) ;; *) expose "$python_home" ;; esac
+expose "$venv"
+expose "$repo/helpers"
+expose "$data"
+
+# bubblewrap runs as root to build the mounts, then the student's code drops to the sandbox user and
+# enters a user namespace of its own (as root, bwrap's --unshare-user would map the user to real root).
+uid=$(id -u "$user" 2>/dev/null) || fail "the user $user is missing: run \`make sandbox\`"
+gid=$(id -g "$user")
+chown -R "$uid:$gid" "$run_dir/ipc"
+chmod 644 "$connection_file"
+drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs
+      unshare --user --map-current-user)
+printf '%s:x:%s:%s::/tmp:/usr/sbin/nologin\n' "$user" "$uid" "$gid" >"$run_dir/passwd"
+printf '%s:x:%s:\n' "$user" "$gid" >"$run_dir/group"
+
+disk=${GAN_SANDBOX_DISK_BYTES:-$((200 << 20))}
+parents "$connection_file"
+args+=(--ro-bind "$run_dir/passwd" /etc/passwd --ro-bind "$run_dir/group" /etc/group
+       --ro-bind "$connection_file" "$connection_file" --bind "$run_dir/ipc" "$run_dir/ipc"
+       --ro-bind "$submission" /submission --perms 0777 --size "$disk" --tmpfs "$submission" --chdir "$submission"
+       --clearenv --setenv HOME /tmp --setenv PATH "$venv/bin:/usr/bin" --setenv LANG C.UTF-8
+       --setenv MPLCONFIGDIR /tmp/matplotlib --setenv USER "$user")
+for name in "${ALLOWED_ENV[@]}"; do
+  [ -n "${!name+set}" ] && args+=(--setenv "$name" "${!name}")
+done
+
+# Memory (no swap) and processes/threads are capped for the whole sandbox by a cgroup of its own
+# (v1 on this kind of machine, v2 elsewhere); SandboxKernelManager removes it afterwards.
+memory=${GAN_SANDBOX_MEMORY_BYTES:-$((4 << 30))}
+processes=${GAN_SANDBOX_PROCESSES:-512}
+name=$(basename "$run_dir")
+if [ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/pids ]; then
+  memory_cg=/sys/fs/cgroup/memory$(awk -F: '$2 == "memory" {print $3}' /proc/self/cgroup)/$name
+  pids_cg=/sys/fs/cgroup/pids$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)/$name
+  mkdir "$memory_cg" "$pids_cg"
+  echo "$memory_cg" >"$run_dir/cgroups"; echo "$pids_cg" >>"$run_dir/cgroups"
+  echo "$memory" >"$memory_cg/memory.limit_in_bytes"
+  [ -e "$memory_cg/memory.memsw.limit_in_bytes" ] && echo "$memory" >"$memory_cg/memory.memsw.limit_in_bytes"
+  echo "$processes" >"$pids_cg/pids.max"
+  echo $$ >"$memory_cg/cgroup.procs"; echo $$ >"$pids_cg/cgroup.procs"
+  oom_kills() { awk '$1 == "oom_kill" {print $2}' "$memory_cg/memory.oom_control"; }
+elif [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+  memory_cg=/sys/fs/cgroup/gan-sandbox/$name pids_cg=$memory_cg
+  mkdir -p /sys/fs/cgroup/gan-sandbox
+  echo "+memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
+  echo "+memory +pids" >/sys/fs/cgroup/gan-sandbox/cgroup.subtree_control
+  mkdir "$memory_cg"
+  echo "$memory_cg" >"$run_dir/cgroups"
+  echo "$memory" >"$memory_cg/memory.max"; echo 0 >"$memory_cg/memory.swap.max"; echo "$processes" >"$memory_cg/pids.max"
+  echo $$ >"$memory_cg/cgroup.procs"
+  oom_kills() { awk '$1 == "oom_kill" {print $2}' "$memory_cg/memory.events"; }
+else
+  fail "no memory and pids cgroups in /sys/fs/cgroup: the sandbox cannot cap memory here"
+fi
+
+# The submission's files (not its notebooks) are copied onto the tmpfs, then the kernel replaces the shell.
+# `timeout --foreground` stays in this script's process group, so that jupyter_client's kill of the group
+# reaches bwrap, whose death (--die-with-parent) ends the sandbox's pid namespace and all in it.
+start='find /submission -mindepth 1 -maxdepth 1 ! -name "*.ipynb" -exec cp -R -t . {} + && exec "$@"'
+status=0
+prlimit --cpu="${GAN_SANDBOX_CPU_SECONDS:-1200}" --fsize="$disk" --core=0 -- \
+  timeout --foreground --signal=KILL "${GAN_SANDBOX_WALL_SECONDS:-720}" \
+  bwrap "${args[@]}" "${drop[@]}" sh -c "$start" sh "$venv/bin/python" -m ipykernel_launcher -f "$connection_file" \
+  || status=$?
+echo "$status $(oom_kills)" >"$run_dir/exit"
+exit "$status"

@@ -3,15 +3,22 @@
 Usage (from the course root): .venv/bin/python scripts/autograde_all.py [gan_mnist] [--force]
 
 `nbgrader autograde` stops at nothing but also reports little: this runs it once per student in
-submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies)
-is reported and the others are still graded. Prints a table and writes autograde_report.csv:
-student, status (graded / skipped / failed), autograded score, seconds, and nbgrader's error for failures.
-Exits 1 if any submission could not be graded, after grading all the others.
+submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies, a
+sandbox limit) is reported and the others are still graded. Prints a table and writes
+autograde_report.csv: student, status (graded / skipped / refused / failed), autograded score, seconds,
+and the reason for the others. Exits 1 if any submission could not be graded, after grading all the others.
+
+Before anything runs, it stops with one message when the sandbox is not installed; a submission
+holding links or special files is refused without being read; the gradebook is copied to
+gradebook-backups/ before the batch and checked after every student: a damaged gradebook stops the
+batch and is restored from that copy (the damaged file is kept beside it).
 """
 import argparse
 import csv
 import os
 import re
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -21,19 +28,63 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
+from grading.sandbox import sandbox_problem, untrusted_entries
+
 BIN = Path(sys.executable).parent
 ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)|Kernel died[^\n]*|Timeout[^\n]*)(?::\s*(.*))?$", re.M)
 
 
 def failure_reason(log: str) -> str:
     """The most telling line of nbgrader's log for a failed submission."""
-    if "Kernel died" in log:
-        return "the kernel died (a cell killed or exited the Python process)"
     errors = ERROR_LINE.findall(log)
     if errors:
         name, detail = errors[-1]
+        if name.startswith("grading.sandbox."):  # the sandbox's own words: a limit, a refusal
+            return detail[:300]
+        if "Kernel died" in log:
+            return "the kernel died (a cell killed or exited the Python process)"
         return f"{name}: {detail}".strip(": ")[:200]
     return "nbgrader failed; see its log"
+
+
+def refusal(root: Path, assignment: str, student: str):
+    """Why a submission folder must not be touched (links, FIFOs, devices, hard links), or None."""
+    folder = root / "submitted" / student / assignment
+    for path in (folder.parent, folder):
+        if path.is_symlink() or not path.is_dir():
+            return f"{path.relative_to(root)} is a link, not a folder: not graded"
+    found = untrusted_entries(folder)
+    if found:
+        return f"holds links or special files, not graded: {', '.join(found[:5])}"
+    return None
+
+
+def gradebook_is_sound(path: Path) -> bool:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    except sqlite3.DatabaseError:
+        return False
+
+
+def back_up_gradebook(path: Path):
+    """A consistent, timestamped copy of the gradebook in gradebook-backups/ (None when there is none yet)."""
+    if not path.exists():
+        return None
+    backup = path.parent / "gradebook-backups" / time.strftime(f"{path.stem}-%Y%m%d-%H%M%S{path.suffix}")
+    backup.parent.mkdir(exist_ok=True)
+    with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
+        source.backup(copy)
+    return backup
+
+
+def restore_gradebook(path: Path, backup):
+    """Put the backup back; keep the damaged file beside it."""
+    damaged = path.with_name(time.strftime(f"{path.stem}-damaged-%Y%m%d-%H%M%S{path.suffix}"))
+    if path.exists():
+        path.rename(damaged)
+    shutil.copyfile(backup, path)
+    return damaged
 
 
 def autograde(root: Path, assignment: str, student: str, force: bool):
@@ -64,15 +115,29 @@ def main(argv=None) -> int:
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    students = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{args.assignment}") if p.is_dir())
+    problem = sandbox_problem()
+    if problem:
+        print(f"refusing to run student code outside the sandbox: {problem}. Run `make sandbox` (as root).",
+              file=sys.stderr)
+        return 1
+    students = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{args.assignment}")
+                      if p.is_dir() or p.is_symlink())
     if not students:
         print(f"no submissions found in {root / 'submitted'}/*/{args.assignment}/", file=sys.stderr)
         return 1
 
+    gradebook = root / "gradebook.db"
+    backup = back_up_gradebook(gradebook)
     rows = []
     for student in tqdm(students, desc=f"autograding {args.assignment}", unit="submission"):
-        status, reason, took = autograde(root, args.assignment, student, args.force)
-        score, max_score = autograded_score(root, args.assignment, student) if status != "failed" else (None, None)
+        refused = refusal(root, args.assignment, student)
+        status, reason, took = ("refused", refused, 0.0) if refused else autograde(root, args.assignment, student, args.force)
+        if backup and not gradebook_is_sound(gradebook):
+            damaged = restore_gradebook(gradebook, backup)
+            print(f"the gradebook was damaged while grading {student}: batch stopped, {gradebook.name} restored "
+                  f"from {backup}; the damaged file is {damaged}", file=sys.stderr)
+            return 2
+        score, max_score = autograded_score(root, args.assignment, student) if status in ("graded", "skipped") else (None, None)
         rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
                      "seconds": round(took, 1), "message": reason})
 
@@ -84,7 +149,7 @@ def main(argv=None) -> int:
     for r in rows:
         score = f"{r['score']:g}/{r['max_score']:g}" if r["score"] is not None else "-"
         print(f"{r['student']:<{width}}  {r['status']:<7}  {score:>7}  {r['message']}")
-    failed = [r["student"] for r in rows if r["status"] == "failed"]
+    failed = [r["student"] for r in rows if r["status"] in ("failed", "refused")]
     seconds = [r["seconds"] for r in rows if r["status"] == "graded"]
     per = f", median {statistics.median(seconds):.1f} s per graded submission" if seconds else ""
     print(f"{len(rows) - len(failed)} of {len(rows)} submissions autograded{per}; report: {root / 'autograde_report.csv'}")

@@ -21,9 +21,9 @@ RELEASE_NB = REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 VENV_BIN = Path(sys.executable).parent
 
 
-def nbgrader(*args, cwd, check=True, timeout=600):
-    """Run the nbgrader CLI in ``cwd`` (a course root) with this venv's programs first on PATH."""
-    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+def nbgrader(*args, cwd, check=True, timeout=600, env=None):
+    """Run the nbgrader CLI in ``cwd`` (a course root) with this venv's programs first on PATH (and ``env``)."""
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", **(env or {}))
     proc = subprocess.run([str(VENV_BIN / "nbgrader"), *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=timeout)
     if check and proc.returncode != 0:

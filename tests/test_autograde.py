@@ -69,12 +69,15 @@ def test_task4_shows_the_students_own_images(graded_course):
     assert (shown < 0.1).mean() > 0.3, "the Task 4 cell should show alice's (black) epoch images"
 
 
-def test_grading_run_writes_only_to_results_quick(graded_course):
+def test_grading_run_leaves_the_graded_folder_as_submitted(graded_course):
+    """The short run writes results_quick/ in the sandbox's private copy; the student's results/ stay hers."""
     root, _ = graded_course
     autograded = root / "autograded" / "alice" / ASSIGNMENT
-    quick = sorted(p.name for p in (autograded / "results_quick").iterdir())
-    assert quick == ["epoch_5.png", "final_grid.png", "loss_curve.png"]
+    assert sorted(p.name for p in autograded.iterdir()) == [f"{ASSIGNMENT}.ipynb", "results"]
     assert sorted(p.name for p in (autograded / "results").iterdir()) == ["epoch_10.png", "epoch_20.png", "epoch_30.png"]
+    notebook = nbformat.read(autograded / f"{ASSIGNMENT}.ipynb", as_version=4)
+    digits = [o for o in nbgrader_cells(notebook)["test_show_generated_digits"].outputs if "image/png" in o.get("data", {})]
+    assert digits, "the grading run's digits should be shown in the notebook"
 
 
 def test_feedback_shows_results_without_hidden_tests(graded_course):

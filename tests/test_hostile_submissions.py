@@ -1,48 +1,107 @@
-"""Broken and hostile submissions: each gets a clear result, the batch goes on, nobody else is touched.
+"""Broken and hostile submissions: each gets its expected result, the batch goes on, nobody else is touched.
 
-alice is autograded first; then a batch of hostile submissions is graded by the instructor's
-command (scripts/autograde_all.py) with students' code in the gan-sandbox kernel. Each hostile
-student must end with the expected status and score, and alice's grades and files, the gradebook
-and the course's source/ must be exactly as before.
+alice is autograded first; then a batch of broken and hostile submissions is graded by the instructor's
+command (scripts/autograde_all.py, `make autograde`) with students' code in the sandbox (sandbox/kernel.sh,
+grading/sandbox.py). Each hostile student must end with the expected status, score or reason; alice's
+grades and files, the gradebook, the course's source/ and the repository must be exactly as before, and no
+process of the sandbox user may be left. The course sets short time limits (a 20 s cell, a 50 s notebook)
+so that the time-limit cases are quick.
 """
 import copy
 import csv
+import glob
 import hashlib
+import json
+import os
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 
 import nbformat
 import pytest
-from jupyter_client.kernelspec import KernelSpecManager
 from nbformat.v4 import new_code_cell
 
-from conftest import ASSIGNMENT, REPO, SOURCE_NB, auto_scores, autograded_test_points, nbgrader_cells, new_course, submit
+from conftest import (ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points, nbgrader,
+                      nbgrader_cells, new_course, submit)
 from wrong_submissions import CATALOGUE
 
-ESCAPE = f"""
-import shutil
-from pathlib import Path
-attempts = {{
-    "overwrite the gradebook": lambda: Path("../../../gradebook.db").write_text("garbage"),
-    "delete the source notebook": lambda: shutil.rmtree("../../../source"),
-    "read the solutions": lambda: Path("{REPO}/source/{ASSIGNMENT}/{ASSIGNMENT}.ipynb").read_text(),
-    "read alice's notebook": lambda: Path("../../alice/{ASSIGNMENT}/{ASSIGNMENT}.ipynb").read_text(),
-    "write into alice's folder": lambda: Path("../../alice/{ASSIGNMENT}/note.txt").write_text("hi"),
-    "change the helpers": lambda: Path("{REPO}/helpers/__init__.py").write_text(""),
-}}
-for what, attempt in attempts.items():
+sys.path.insert(0, str(REPO / "scripts"))
+import autograde_all  # noqa: E402  (the command under test)
+
+CANARY = "GAN_TEST_CANARY"
+COURSE_LIMITS = "\nc.Execute.timeout = 20\nc.SandboxedExecute.notebook_seconds = 50\n"
+
+# Everything a student might try from inside the kernel; prints {attempt: "blocked: <error>" or what it got}.
+SNOOP = """
+import json, os, pathlib, socket
+def attempt(fn):
     try:
-        attempt()
-    except OSError as err:
-        print("blocked:", what, type(err).__name__)
+        return repr(fn())[:200]
+    except Exception as err:
+        return f"blocked: {{type(err).__name__}}"
+def connect(address, family=socket.AF_INET):
+    with socket.socket(family) as s:
+        s.settimeout(3)
+        s.connect(address)
+        return "connected"
+course = pathlib.Path("{course}")
+report = {{
+    "uid": os.getuid(),
+    "capabilities": [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0],
+    "canary": os.environ.get("{canary}", "absent"),
+    "environment": sorted(os.environ),
+    "connect to the test's listener": attempt(lambda: connect(("127.0.0.1", {port}))),
+    "connect to another host": attempt(lambda: connect(("10.0.0.1", 80))),
+    "read /etc/shadow": attempt(lambda: open("/etc/shadow").read()),
+    "list /root": attempt(lambda: os.listdir("/root")),
+    "read /root/.bashrc": attempt(lambda: open("/root/.bashrc").read()),
+    "list /home": attempt(lambda: os.listdir("/home")),
+    "read the gradebook": attempt(lambda: (course / "gradebook.db").read_bytes()),
+    "overwrite the gradebook": attempt(lambda: (course / "gradebook.db").write_text("garbage")),
+    "relative path to the gradebook": attempt(lambda: pathlib.Path("../../../gradebook.db").read_bytes()),
+    "read the solutions": attempt(lambda: (course / "source/{a}/{a}.ipynb").read_text()),
+    "read the repository's solutions": attempt(lambda: pathlib.Path("{repo}/source/{a}/{a}.ipynb").read_text()),
+    "read nbgrader_config.py": attempt(lambda: (course / "nbgrader_config.py").read_text()),
+    "read alice's notebook": attempt(lambda: (course / "autograded/alice/{a}/{a}.ipynb").read_text()),
+    "list the submissions": attempt(lambda: os.listdir(course / "submitted")),
+    "read its own graded notebook (hidden tests)": attempt(lambda: pathlib.Path("{a}.ipynb").read_text()),
+    "change the helpers": attempt(lambda: pathlib.Path("{repo}/helpers/__init__.py").write_text("")),
+    "list the Jupyter runtime folder": attempt(lambda: os.listdir("{runtime}")),
+    "unix socket: D-Bus": attempt(lambda: connect("/run/dbus/system_bus_socket", socket.AF_UNIX)),
+    "unix socket: PostgreSQL": attempt(lambda: connect("/var/run/postgresql/.s.PGSQL.5432", socket.AF_UNIX)),
+    "unix socket: docker": attempt(lambda: connect("/var/run/docker.sock", socket.AF_UNIX)),
+}}
+print("SNOOP", json.dumps(report))
+"""
+
+# Links and a FIFO made from inside the kernel, where nbgrader will look after the kernel stops.
+PLANT_LINKS = f"""
+import os
+os.makedirs("results", exist_ok=True)
+for name, target in [("{ASSIGNMENT}.ipynb", "../../../gradebook.db"), ("results/config", "../../../../nbgrader_config.py"),
+                     ("alice", "../../alice")]:
+    if os.path.lexists(name):
+        os.remove(name)
+    os.symlink(target, name)
+os.mkfifo("fifo")
+os.link("results/config", "hardlink")
+print("planted")
+"""
+
+PROCESS_FLOOD = """
+import os
+while True:
+    os.posix_spawn("/usr/bin/sleep", ["sleep", "600"], {})
 """
 
 
-def with_extra_cell(nb, code, after):
-    """A copy of ``nb`` with a student's code cell inserted after the cell ``after``."""
+def with_extra_cell(nb, code, after, copies=1):
+    """A copy of ``nb`` with ``copies`` student code cells ``code`` inserted after the cell ``after``."""
     nb = copy.deepcopy(nb)
     index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after)
-    nb.cells.insert(index + 1, new_code_cell(code))
+    nb.cells[index + 1:index + 1] = [new_code_cell(code) for _ in range(copies)]
     return nb
 
 
@@ -52,34 +111,91 @@ def without_cells(nb, grade_ids):
     return nb
 
 
-def with_wrong(nb, name):
-    return next(w for w in CATALOGUE if w.name == name).applied_to(nb)
+def wrong(name):
+    return next(w for w in CATALOGUE if w.name == name)
+
+
+def claims_more_than_it_earns(source_nb):
+    """A wrong generator whose notebook rewrites the metadata of the tests that catch it: more points, an
+    unlocked and emptied test, a duplicate of a test that passes, a renamed test."""
+    nb = wrong("generator_ends_in_sigmoid").applied_to(source_nb)
+    cells = nbgrader_cells(nb)
+    test_range = cells["test_generator_range"]
+    test_range.metadata.nbgrader.update(points=100, locked=False)
+    test_range.source = '"""Check nothing."""\npass'
+    duplicate = copy.deepcopy(cells["test_generator_architecture"])
+    duplicate.source = '"""Check nothing."""\npass'
+    nb.cells.insert(nb.cells.index(cells["test_generator_architecture"]) + 1, duplicate)
+    cells["test_discriminator_shape_range"].metadata.nbgrader["points"] = 50
+    cells["test_generator_shape"].metadata.nbgrader["grade_id"] = "my_generator_shape_test"
+    return nb
+
+
+def flooding(source_nb):
+    """Cells that print a million lines, one line of 20 million characters, a 5 MB HTML output, then 45 MB of HTML."""
+    nb = source_nb
+    for code in reversed(["print('x' * 20_000_000)", "for i in range(1_000_000):\n    print(i)",
+                          "from IPython.display import HTML, display\ndisplay(HTML('<b>' + 'y' * 5_000_000 + '</b>'))\n"
+                          "for _ in range(30):\n    display(HTML('z' * 1_500_000))"]):
+        nb = with_extra_cell(nb, code, after="setup")
+    return nb
 
 
 def digest(folder):
     """{relative path: sha256} of every file below ``folder``."""
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
-def grade_all(root):
+def grade_all(root, **env):
     proc = subprocess.run([sys.executable, str(REPO / "scripts" / "autograde_all.py"), ASSIGNMENT, "--root", str(root)],
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=1800, env={**os.environ, **env})
     with open(root / "autograde_report.csv") as f:
         return proc, {row["student"]: row for row in csv.DictReader(f)}
 
 
+def sandbox_leftovers():
+    """Processes of the sandbox user, and run folders and cgroups of sandboxes, that outlived their grading."""
+    processes = subprocess.run(["pgrep", "-u", "gan-sandbox"], capture_output=True, text=True).stdout.split()
+    run_dirs = glob.glob(os.path.join(tempfile.gettempdir(), "gan-sandbox-*"))
+    cgroups = glob.glob("/sys/fs/cgroup/**/gan-sandbox-*", recursive=True)
+    return processes + run_dirs + cgroups
+
+
 @pytest.fixture(scope="module")
-def hostile_course(tmp_path_factory, source_nb):
-    assert "gan-sandbox" in KernelSpecManager().find_kernel_specs(), "the sandbox kernel is missing: run `make sandbox`"
+def listener():
+    """A TCP listener on 127.0.0.1 that records every connection it accepts."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                accepted.append(server.accept())
+            except OSError:
+                return
+    threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1], accepted
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def hostile_course(tmp_path_factory, source_nb, listener):
+    assert autograde_all.sandbox_problem() is None, "the sandbox is not installed: run `make sandbox`"
     root = new_course(tmp_path_factory.mktemp("hostile") / "course")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write(COURSE_LIMITS)
     submit(root, "alice", SOURCE_NB)
     first, _ = grade_all(root)
     assert first.returncode == 0, first.stdout + first.stderr
     before = {"alice files": digest(root / "autograded" / "alice"), "alice scores": auto_scores(root, "alice"),
-              "source": digest(root / "source"), "repo source": digest(REPO / "source"), "helpers": digest(REPO / "helpers")}
+              "source": digest(root / "source"), "config": (root / "nbgrader_config.py").read_bytes(), "repo source": digest(REPO / "source"),
+              "helpers": digest(REPO / "helpers")}
 
-    edited = with_wrong(source_nb, "generator_ends_in_sigmoid")
+    port, _ = listener
+    runtime = subprocess.run([str(VENV_BIN / "jupyter"), "--runtime-dir"], capture_output=True, text=True).stdout.strip()
+    snoop = SNOOP.format(course=root, canary=CANARY, port=port, a=ASSIGNMENT, repo=REPO, runtime=runtime)
+    edited = wrong("generator_ends_in_sigmoid").applied_to(source_nb)
     for gid in ("test_generator_range", "test_generator_architecture"):
         nbgrader_cells(edited)[gid].source = '"""Check nothing."""\npass'
     submissions = {
@@ -87,16 +203,34 @@ def hostile_course(tmp_path_factory, source_nb):
         "kills_its_kernel": with_extra_cell(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", after="setup"),
         "deletes_test_cells": without_cells(source_nb, {"test_generator_shape", "test_train_step_recipe"}),
         "edits_locked_tests": edited,
-        "floods_the_output": with_extra_cell(source_nb, "for i in range(1_000_000):\n    print(i)\nprint('x' * 20_000_000)", after="setup"),
-        "monkeypatches_tests": with_extra_cell(with_wrong(source_nb, "generator_relu"),
+        "claims_more_than_it_earns": claims_more_than_it_earns(source_nb),
+        "floods_the_output": flooding(source_nb),
+        "monkeypatches_tests": with_extra_cell(wrong("generator_relu").applied_to(source_nb),
                                                "torch.allclose = lambda *args, **kwargs: True", after="test_generator_range"),
-        "escapes_its_folder": with_extra_cell(source_nb, ESCAPE, after="setup"),
-        "hogs_memory": with_extra_cell(source_nb, "hoard = torch.ones(10**11)", after="setup"),
+        "snoops": with_extra_cell(source_nb, snoop, after="setup"),
+        "plants_links_from_its_kernel": with_extra_cell(source_nb, PLANT_LINKS, after="setup"),
+        "hogs_memory": with_extra_cell(source_nb, "hoard = torch.ones(2 * 2**30)", after="setup"),
+        "hogs_disk": with_extra_cell(source_nb, "open('hoard.bin', 'wb').write(b'x' * (300 << 20))", after="setup"),
+        # four cells of 13 s: past the notebook's 50 s, each within the cell's 20 s
+        "hogs_wall_clock": with_extra_cell(source_nb, "import time\ntime.sleep(13)", after="setup", copies=4),
+        "floods_processes": with_extra_cell(source_nb, PROCESS_FLOOD, after="setup"),
     }
     for student, nb in submissions.items():
         submit(root, student, nb)
     (submit(root, "invalid_json", source_nb) / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
-    proc, report = grade_all(root)
+
+    links = submit(root, "plants_links_in_submission", source_nb) / "results"
+    links.mkdir()
+    (links / "epoch_10.png").symlink_to(root / "gradebook.db")
+    (links / "config.txt").symlink_to(root / "nbgrader_config.py")
+    (links / "solutions.ipynb").symlink_to(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    (links / "alice").symlink_to(root / "submitted" / "alice")
+    os.link(root / "gradebook.db", links / "epoch_20.png")
+    os.mkfifo(submit(root, "plants_a_fifo", source_nb) / "results.png")
+    (root / "submitted" / "links_its_folder").mkdir()
+    (root / "submitted" / "links_its_folder" / ASSIGNMENT).symlink_to(root / "submitted" / "alice" / ASSIGNMENT)
+
+    proc, report = grade_all(root, **{CANARY: "instructor-secret"})
     return root, before, proc, report
 
 
@@ -105,21 +239,53 @@ def lost_tests(root, student, source_nb):
     return {gid for gid, points in autograded_test_points(source_nb).items() if scores[gid] < points}
 
 
+def printed(root, student):
+    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    return "".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
+
+
 def test_the_batch_completes_and_reports_what_could_not_be_graded(hostile_course):
     root, _, proc, report = hostile_course
     assert proc.returncode == 1, "the command must say that some submissions could not be graded"
-    failed = {s: r["message"] for s, r in report.items() if r["status"] == "failed"}
-    assert set(failed) == {"kills_its_kernel", "invalid_json"}
-    assert "kernel died" in failed["kills_its_kernel"]
-    assert "JSON" in failed["invalid_json"] or "NotJSONError" in failed["invalid_json"], failed["invalid_json"]
+    not_graded = {s for s, r in report.items() if r["status"] in ("failed", "refused")}
+    assert not_graded == {"kills_its_kernel", "invalid_json", "hogs_memory", "hogs_disk", "hogs_wall_clock",
+                          "floods_processes", "plants_links_in_submission", "plants_a_fifo", "links_its_folder"}, report
     assert report["alice"]["status"] == "skipped"
     assert "could not be graded" in proc.stdout and "invalid_json" in proc.stdout
 
 
-@pytest.mark.parametrize("student", ["loops_forever", "deletes_test_cells", "floods_the_output", "escapes_its_folder", "hogs_memory"])
+@pytest.mark.parametrize("student, reason", [
+    ("kills_its_kernel", "the kernel died (killed by signal SIGKILL)"),
+    ("invalid_json", "NotJSONError"),
+    ("hogs_memory", "memory limit of 4 GiB reached"),
+    ("hogs_disk", "disk limit of 200 MB reached"),
+    ("hogs_wall_clock", "wall-clock limit of 50 s for the whole notebook reached"),
+    ("floods_processes", "process limit of 512 processes and threads reached"),
+])
+def test_each_limit_ends_the_grading_with_its_reason(hostile_course, student, reason):
+    root, _, _, report = hostile_course
+    assert report[student]["status"] == "failed"
+    assert reason in report[student]["message"], report[student]["message"]
+    assert not (root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+
+
+@pytest.mark.parametrize("student, what", [
+    ("plants_links_in_submission", "results/alice, results/config.txt, results/epoch_10.png, results/epoch_20.png, "
+                                   "results/solutions.ipynb"),
+    ("plants_a_fifo", "results.png"),
+    ("links_its_folder", f"submitted/links_its_folder/{ASSIGNMENT} is a link"),
+])
+def test_links_and_special_files_in_a_submission_are_refused_unread(hostile_course, student, what):
+    root, _, _, report = hostile_course
+    assert report[student]["status"] == "refused" and what in report[student]["message"], report[student]
+    assert not (root / "autograded" / student).exists()
+
+
+@pytest.mark.parametrize("student", ["loops_forever", "deletes_test_cells", "floods_the_output", "snoops",
+                                     "plants_links_from_its_kernel"])
 def test_harmless_once_contained_and_graded_in_full(hostile_course, source_nb, student):
     root, _, _, report = hostile_course
-    assert report[student]["status"] == "graded"
+    assert report[student]["status"] == "graded", report[student]
     assert lost_tests(root, student, source_nb) == set()
 
 
@@ -129,14 +295,25 @@ def test_an_endless_cell_is_cut_off_at_the_cell_timeout(hostile_course):
     assert any(o.get("ename") == "CellTimeoutError" for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
 
 
-def test_flooded_output_is_truncated(hostile_course):
+def test_flooded_output_is_cut_to_the_limits(hostile_course):
     path = hostile_course[0] / "autograded" / "floods_the_output" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    assert path.stat().st_size < 2_000_000
+    assert path.stat().st_size < 25_000_000
+    text = path.read_text()
+    assert "line cut at 10,000 characters" in text
+    assert "text/html output of 4.77 MB removed, over the 2 MB limit" in text
+    assert "outputs beyond 20 MB for the notebook removed" in text
 
 
 def test_edited_tests_are_restored_and_still_catch_the_mistake(hostile_course, source_nb):
     root = hostile_course[0]
     assert lost_tests(root, "edits_locked_tests", source_nb) == {"test_generator_range", "test_generator_architecture"}
+
+
+def test_metadata_cannot_claim_points_or_unlock_tests(hostile_course, source_nb):
+    root, _, _, report = hostile_course
+    assert report["claims_more_than_it_earns"]["status"] == "graded"
+    assert float(report["claims_more_than_it_earns"]["max_score"]) == sum(autograded_test_points(source_nb).values())
+    assert lost_tests(root, "claims_more_than_it_earns", source_nb) == wrong("generator_ends_in_sigmoid").loses
 
 
 def test_monkeypatching_fails_every_later_test_and_says_why(hostile_course, source_nb):
@@ -148,14 +325,28 @@ def test_monkeypatching_fails_every_later_test_and_says_why(hostile_course, sour
     assert "replaces torch.allclose" in error.evalue
 
 
-def test_sandbox_blocks_every_escape(hostile_course):
+def test_student_code_runs_unprivileged_offline_and_sees_nothing_of_the_course(hostile_course, listener):
     root = hostile_course[0]
-    nb = nbformat.read(root / "autograded" / "escapes_its_folder" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    printed = "".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
-    for what in ("overwrite the gradebook", "delete the source notebook", "read the solutions", "read alice's notebook",
-                 "write into alice's folder", "change the helpers"):
-        assert f"blocked: {what}" in printed, what
-    assert not (root / "autograded" / "alice" / ASSIGNMENT / "note.txt").exists()
+    line = next(l for l in printed(root, "snoops").splitlines() if l.startswith("SNOOP "))
+    report = json.loads(line[len("SNOOP "):])
+    assert report.pop("uid") != 0 and report.pop("capabilities") == "0000000000000000"
+    assert report.pop("canary") == "absent"
+    passed = {"HOME", "PATH", "LANG", "MPLCONFIGDIR", "USER", "NBGRADER_EXECUTION", "CI"}  # by sandbox/kernel.sh
+    set_inside = {"PWD", "LC_CTYPE", "TORCHINDUCTOR_CACHE_DIR", "PAGER", "GIT_PAGER", "TERM", "CLICOLOR", "CLICOLOR_FORCE",
+                  "FORCE_COLOR", "MPLBACKEND", "PYDEVD_USE_FRAME_EVAL"}  # by the shell, Python, ipykernel and torch
+    assert set(report.pop("environment")) <= passed | set_inside
+    got_through = {what: result for what, result in report.items() if not result.startswith("blocked: ")}
+    assert got_through == {}
+    assert listener[1] == [], "the sandbox reached a TCP listener on the host's 127.0.0.1"
+
+
+def test_nothing_the_kernel_writes_reaches_the_graded_folder(hostile_course):
+    root = hostile_course[0]
+    assert "planted" in printed(root, "plants_links_from_its_kernel")
+    for student in ("plants_links_from_its_kernel", "snoops"):
+        folder = root / "autograded" / student / ASSIGNMENT
+        assert autograde_all.untrusted_entries(folder) == []
+        assert sorted(p.name for p in folder.iterdir()) == [f"{ASSIGNMENT}.ipynb"]  # no results_quick/, no links
 
 
 def test_nothing_outside_the_submissions_changed(hostile_course):
@@ -163,5 +354,47 @@ def test_nothing_outside_the_submissions_changed(hostile_course):
     assert digest(root / "autograded" / "alice") == before["alice files"]
     assert auto_scores(root, "alice") == before["alice scores"]
     assert digest(root / "source") == before["source"]
+    assert (root / "nbgrader_config.py").read_bytes() == before["config"]
     assert digest(REPO / "source") == before["repo source"] and digest(REPO / "helpers") == before["helpers"]
-    assert (root / "gradebook.db").read_bytes().startswith(b"SQLite format 3")
+    assert autograde_all.gradebook_is_sound(root / "gradebook.db")
+    assert sandbox_leftovers() == []
+
+
+def test_the_gradebook_is_backed_up_before_each_batch(hostile_course):
+    root = hostile_course[0]
+    backups = sorted((root / "gradebook-backups").glob("gradebook-*.db"))
+    assert len(backups) >= 1 and all(autograde_all.gradebook_is_sound(b) for b in backups)
+
+
+def test_a_damaged_gradebook_is_restored_from_its_backup(tmp_path):
+    gradebook = tmp_path / "gradebook.db"
+    nbgrader("db", "student", "add", "alice", f"--db=sqlite:///{gradebook}", cwd=tmp_path)
+    backup = autograde_all.back_up_gradebook(gradebook)
+    gradebook.write_text('{"cells": []}')  # what a notebook written through a planted link would leave
+    assert not autograde_all.gradebook_is_sound(gradebook)
+    damaged = autograde_all.restore_gradebook(gradebook, backup)
+    assert autograde_all.gradebook_is_sound(gradebook) and damaged.read_text() == '{"cells": []}'
+
+
+def test_plain_nbgrader_autograde_refuses_without_the_sandbox(hostile_course, source_nb, tmp_path):
+    """With the gan-sandbox kernel removed, no command runs student code; the one switch opts out, loudly."""
+    root = hostile_course[0]
+    marker = tmp_path / "student-code-ran"
+    submit(root, "newcomer", with_extra_cell(source_nb, f"open({str(marker)!r}, 'w').write('ran')", after="setup"))
+    spec = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox"
+    hidden = spec.with_name("gan-sandbox.removed-by-test")
+    spec.rename(hidden)
+    try:
+        refused = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False)
+        script = subprocess.run([sys.executable, str(REPO / "scripts" / "autograde_all.py"), ASSIGNMENT, "--root", str(root)],
+                                capture_output=True, text=True)
+        assert not marker.exists(), "student code ran without the sandbox"
+        opted_out = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False,
+                             env={"GAN_UNSANDBOXED_AUTOGRADE": "1"})
+    finally:
+        hidden.rename(spec)
+    log = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "refusing to run student code outside the sandbox" in log and "make sandbox" in log
+    assert script.returncode == 1 and "make sandbox" in script.stderr
+    assert opted_out.returncode == 0 and "STUDENT CODE RUNS OUTSIDE THE SANDBOX" in opted_out.stdout + opted_out.stderr
+    assert marker.read_text() == "ran"

@@ -1,0 +1,281 @@
+"""Autograding that fails closed: student code runs only in the sandbox, within limits, and nothing it
+leaves behind is trusted.
+
+nbgrader_config.py puts these into nbgrader's autograde (the CLI, `make autograde` and formgrader's
+Autograde button all read it):
+
+- ``CheckSubmittedFiles`` (first sanitize step): a submission folder holding anything but regular files
+  and folders (symbolic links, FIFOs, devices, files hard-linked elsewhere) is refused before its
+  notebook is read, with the offending paths in the message.
+- ``SandboxedExecute`` (the execute step): refuses to start unless the gan-sandbox kernel
+  (sandbox/kernel.sh, installed by `make sandbox`) and what it needs are present; runs the notebook in
+  it through ``SandboxKernelManager`` (IPC sockets in a private folder, no network); caps outputs as
+  they arrive; ends the grading with a ``SandboxLimitError`` that names the limit when one is hit; and
+  refuses a graded folder that holds anything but regular files and folders afterwards.
+
+``GAN_UNSANDBOXED_AUTOGRADE=1`` is the one way to run student code outside the sandbox, for a trusted
+single-user setup; every notebook graded so is announced in the log. Students' Validate does not use
+any of this (it runs nbgrader's own Execute in their python3 kernel).
+"""
+import os
+import shutil
+import signal
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from jupyter_client.manager import AsyncKernelManager
+from nbclient.exceptions import DeadKernelError
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer
+
+SANDBOX_KERNEL = "gan-sandbox"
+SANDBOX_USER = "gan-sandbox"
+UNSANDBOXED_SWITCH = "GAN_UNSANDBOXED_AUTOGRADE"
+KERNEL_SCRIPT = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.sh"
+SANDBOX_TOOLS = ("bwrap", "setpriv", "unshare", "prlimit", "timeout")
+
+
+class SandboxMissingError(RuntimeError):
+    """Autograde was asked to run student code while the sandbox is not installed."""
+
+
+class SandboxLimitError(RuntimeError):
+    """Student code hit one of the sandbox's limits; the message names it."""
+
+
+class SubmissionRefusedError(RuntimeError):
+    """A submission or graded folder holds something other than regular files and folders."""
+
+
+def sandbox_problem():
+    """Why autograde cannot run student code in the sandbox here, or None when it can."""
+    try:
+        spec = KernelSpecManager().get_kernel_spec(SANDBOX_KERNEL)
+    except NoSuchKernel:
+        return f"the {SANDBOX_KERNEL} kernel is not installed"
+    if Path(spec.argv[0]).resolve() != KERNEL_SCRIPT:
+        return f"the {SANDBOX_KERNEL} kernel runs {spec.argv[0]}, not this course's {KERNEL_SCRIPT}"
+    missing = [tool for tool in SANDBOX_TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"{', '.join(missing)} not found"
+    if os.geteuid() == 0:
+        import pwd
+        try:
+            pwd.getpwnam(SANDBOX_USER)
+        except KeyError:
+            return f"the user {SANDBOX_USER} does not exist"
+    return None
+
+
+def untrusted_entries(folder):
+    """Paths below ``folder`` (relative) that are not plain regular files or folders: symbolic links,
+    FIFOs, sockets, devices, and regular files with other hard links (which could be files elsewhere)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            info = os.lstat(path)
+            plain_dir = stat.S_ISDIR(info.st_mode)
+            plain_file = stat.S_ISREG(info.st_mode) and info.st_nlink == 1
+            if not (plain_dir or plain_file):
+                found.append(os.path.relpath(path, folder))
+    return sorted(found)
+
+
+def refuse_untrusted(folder, what):
+    """Raise ``SubmissionRefusedError`` when ``folder`` holds links, FIFOs, devices or hard-linked files."""
+    found = untrusted_entries(folder)
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise SubmissionRefusedError(f"{what} holds links or special files, not graded: {shown}")
+
+
+class CheckSubmittedFiles(NbGraderPreprocessor):
+    """Refuse a submission whose folder holds links or special files, before its notebook is used."""
+
+    def preprocess(self, nb, resources):
+        refuse_untrusted(resources["metadata"]["path"], "the submission")
+        return nb, resources
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager for the sandbox: the connection file in a private folder of its own, the kernel's
+    sockets as IPC files in its ``ipc/`` (the sandbox has no network), the folder removed afterwards."""
+
+    run_dir = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        self.run_dir = Path(tempfile.mkdtemp(prefix="gan-sandbox-"))
+        (self.run_dir / "ipc").mkdir()
+        self.transport = "ipc"
+        self.connection_file = str(self.run_dir / "kernel.json")
+        self.ip = str(self.run_dir / "ipc" / "kernel")
+        return await super()._async_pre_start_kernel(**kw)
+
+    def exit_record(self):
+        """(exit status, memory cgroup OOM kills) of the sandbox as kernel.sh recorded them, or None while it runs."""
+        try:
+            status, oom_kills = (self.run_dir / "exit").read_text().split()
+            return int(status), int(oom_kills)
+        except (OSError, TypeError, ValueError):
+            return None
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if self.run_dir and not restart:
+            cgroups = self.run_dir / "cgroups"
+            for cgroup in cgroups.read_text().split() if cgroups.exists() else []:
+                for _ in range(50):  # the sandbox's last processes may take a moment to go
+                    try:
+                        os.rmdir(cgroup)
+                        break
+                    except FileNotFoundError:
+                        break
+                    except OSError:
+                        time.sleep(0.1)
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    cleanup_resources = _async_cleanup_resources  # nbclient calls this after a kernel died; the base binds its own
+
+
+def _size(number_of_bytes):
+    if number_of_bytes >= 1 << 30:
+        return f"{number_of_bytes / (1 << 30):.3g} GiB"
+    return f"{number_of_bytes / (1 << 20):.3g} MB"
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute, in the sandbox only, with limits that end the grading with a clear reason."""
+
+    memory_bytes = Integer(4 << 30, help="Memory of the sandbox, no swap (bytes).").tag(config=True)
+    disk_bytes = Integer(200 << 20, help="What the student's code may write in its folder (bytes).").tag(config=True)
+    cpu_seconds = Integer(1200, help="CPU time of the student's kernel for the whole notebook.").tag(config=True)
+    processes = Integer(512, help="Processes and threads of the sandbox user, in all.").tag(config=True)
+    notebook_seconds = Integer(600, help="Wall-clock time for the whole notebook.").tag(config=True)
+    max_output_bytes = Integer(2 << 20, help="Largest single output (text or one rich format).").tag(config=True)
+    max_line_chars = Integer(10_000, help="Longest line of text output kept.").tag(config=True)
+    max_notebook_output_bytes = Integer(20 << 20, help="All outputs of the notebook together.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._unsandboxed = os.environ.get(UNSANDBOXED_SWITCH) == "1"
+        if self._unsandboxed:
+            self.log.warning("=" * 78)
+            self.log.warning(f"{UNSANDBOXED_SWITCH}=1: STUDENT CODE RUNS OUTSIDE THE SANDBOX, with all of your rights")
+            self.log.warning("=" * 78)
+        else:
+            problem = sandbox_problem()
+            if problem:
+                raise SandboxMissingError(f"refusing to run student code outside the sandbox: {problem}. "
+                                          f"Run `make sandbox` (as root) to install it.")
+        self._deadline = time.monotonic() + self.notebook_seconds
+        self._output_bytes, self._cut_cells = 0, set()
+        nb, resources = super().preprocess(nb, resources, km)
+        refuse_untrusted(resources["metadata"]["path"], "after grading, the graded folder")
+        return nb, resources
+
+    def create_kernel_manager(self):
+        # Here, not in __init__: nbconvert's preprocess() re-applies the configuration (kernel_name python3).
+        if self._unsandboxed:
+            return super().create_kernel_manager()
+        self.kernel_name, self.kernel_manager_class = SANDBOX_KERNEL, SandboxKernelManager
+        km = super().create_kernel_manager()
+        assert isinstance(km, SandboxKernelManager) and km.kernel_name == SANDBOX_KERNEL, "not the sandbox's kernel"
+        return km
+
+    async def async_start_new_kernel(self, **kwargs):
+        limits = {"GAN_SANDBOX_MEMORY_BYTES": self.memory_bytes, "GAN_SANDBOX_DISK_BYTES": self.disk_bytes,
+                  "GAN_SANDBOX_CPU_SECONDS": self.cpu_seconds, "GAN_SANDBOX_PROCESSES": self.processes,
+                  "GAN_SANDBOX_WALL_SECONDS": self.notebook_seconds + 120}
+        kwargs.setdefault("env", {**os.environ, **{name: str(value) for name, value in limits.items()}})
+        await super().async_start_new_kernel(**kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        if time.monotonic() > self._deadline:
+            raise SandboxLimitError(f"wall-clock limit of {self.notebook_seconds} s for the whole notebook "
+                                    f"reached before cell {index}")
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            raise SandboxLimitError(f"{self._why_the_kernel_died()} (cell {index})") from None
+        limit = self._limit_hit(cell)
+        if limit:
+            self.shutdown_kernel = "immediate"  # a kernel at its limits may not manage a graceful shutdown
+            raise SandboxLimitError(f"{limit} (cell {index})")
+        return cell, resources
+
+    def _why_the_kernel_died(self):
+        record = None
+        for _ in range(50):  # kernel.sh records how the sandbox ended as it ends
+            record = self.km.exit_record() if isinstance(self.km, SandboxKernelManager) else None
+            if record or not isinstance(self.km, SandboxKernelManager):
+                break
+            time.sleep(0.1)
+        status, oom_kills = record or (None, 0)
+        if oom_kills:
+            return f"memory limit of {_size(self.memory_bytes)} reached: the kernel was stopped"
+        if status == 124:
+            return f"wall-clock limit of {self.notebook_seconds} s reached: the sandbox was stopped"
+        if status == 128 + signal.SIGXCPU:
+            return f"CPU time limit of {self.cpu_seconds} s reached: the kernel was stopped"
+        if status is not None and status > 128:
+            return f"the kernel died (killed by signal {signal.Signals(status - 128).name})"
+        return f"the kernel died (exit status {status})"
+
+    def _limit_hit(self, cell):
+        """The sandbox limit that an error in this cell's outputs shows, if any."""
+        for output in cell.get("outputs", []):
+            if output.output_type != "error":
+                continue
+            error = f"{output.ename}: {output.evalue}"
+            if output.ename == "MemoryError" or "can't allocate memory" in error or "Cannot allocate memory" in error:
+                return f"memory limit of {_size(self.memory_bytes)} reached ({error[:200]})"
+            if "[Errno 28]" in error or "[Errno 27]" in error:
+                return f"disk limit of {_size(self.disk_bytes)} reached ({error[:200]})"
+            if "[Errno 11]" in error or "can't start new thread" in error:
+                return f"process limit of {self.processes} processes and threads reached ({error[:200]})"
+        return None
+
+    def output(self, outs, msg, display_id, cell_index):
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None:
+            return out
+        self._output_bytes += self._cap(out)
+        if self._output_bytes <= self.max_notebook_output_bytes:
+            return out
+        outs.remove(out)
+        if cell_index not in self._cut_cells:
+            self._cut_cells.add(cell_index)
+            outs.append(new_output("stream", name="stdout", text=(
+                f"[sandbox: outputs beyond {_size(self.max_notebook_output_bytes)} for the notebook removed]\n")))
+        return None
+
+    def _cap(self, out):
+        """Cut ``out`` in place to the output limits; return its size in bytes afterwards."""
+        if out.output_type == "stream":
+            out.text = self._cut_text(out.text)
+            return len(out.text)
+        size = 0
+        for mime, value in list(out.get("data", {}).items()):
+            text = value if isinstance(value, str) else str(value)
+            if len(text) > self.max_output_bytes:
+                del out.data[mime]
+                out.data["text/plain"] = (f"[sandbox: {mime} output of {_size(len(text))} removed, "
+                                          f"over the {_size(self.max_output_bytes)} limit]")
+            elif mime.startswith("text/") and mime != "text/html":
+                out.data[mime] = self._cut_text(text)
+            size += len(out.data.get(mime, ""))
+        return size
+
+    def _cut_text(self, text):
+        if len(text) > self.max_output_bytes:
+            text = text[:self.max_output_bytes] + f"\n[sandbox: output cut at {_size(self.max_output_bytes)}]\n"
+        lines = text.split("\n")
+        if any(len(line) > self.max_line_chars for line in lines):
+            text = "\n".join(line if len(line) <= self.max_line_chars else
+                             line[:self.max_line_chars] + f" [sandbox: line cut at {self.max_line_chars:,} characters]"
+                             for line in lines)
+        return text

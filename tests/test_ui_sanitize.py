@@ -1,0 +1,188 @@
+"""No student script runs in a grader's or a student's browser (grading/sanitize.py).
+
+In a scratch course, mallory submits the solution notebook with script payloads in a markdown cell
+of her own, in her Task 1 written answer (a graded markdown cell) and in the outputs of a code cell of
+her own (HTML, JavaScript, markdown, and an image whose width metadata carries an ``onload``). Every
+payload would set ``window.__xss``, change the page title and POST /api/terminals (open a terminal on
+the Jupyter server). Her submission is autograded and its feedback generated with the real nbgrader,
+then opened in headless Chromium: formgrader's manual grading view and the feedback HTML (served by
+Jupyter and as a file) must run none of them, in any frame, and still show her images, tables and
+math; the grader can still score her answer. As a control, the same autograded notebook exported by
+plain ``jupyter nbconvert --to html`` does run them, and the payload run in formgrader's page does
+open a terminal.
+"""
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbgrader.api import Gradebook
+
+from browser import JupyterServer, Steps, browser_page
+from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, nbgrader, new_course, submit
+
+STUDENT = "mallory"
+XSS = "window.__xss=(window.__xss||0)+1;document.title='XSS';fetch('/api/terminals',{method:'POST'})"
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PAYLOAD_HTML = f'<img src=x onerror="{XSS}"><script>{XSS}</script><svg onload="{XSS}"></svg>'
+NOTES = f"""### Mallory's notes
+
+{PAYLOAD_HTML}
+
+<details open ontoggle="{XSS}"><summary>details</summary></details>
+<iframe src="javascript:{XSS}"></iframe>
+
+| layer | units |
+|---|---|
+| hidden | 256 |
+
+![one pixel](data:image/png;base64,{PNG}) and the loss $x^2$.
+"""
+ANSWER = f"""{PAYLOAD_HTML}
+
+1. Tanh keeps the generated pixels in $(-1, 1)$, the range of the normalised real images."""
+# A code cell of mallory's own: its outputs are made when autograde runs it.
+CODE = "\n".join([
+    "from IPython.display import HTML, Javascript, Markdown, display",
+    f"XSS, PNG = {XSS!r}, {PNG!r}",
+    "display(HTML(f'<img src=x onerror=\"{XSS}\"><script>{XSS}</script><b>mallory was here</b>'))",
+    "display(Javascript(XSS))",
+    "display(Markdown(f'<img src=x onerror=\"{XSS}\"> markdown output'))",
+    "display({'image/png': PNG}, raw=True, metadata={'image/png': {'width': '1 onload=' + XSS}})",
+])
+# window.__xss in every frame of the page (an iframe's payload would set its own window's).
+XSS_IN_FRAMES = "() => window.__xss === undefined ? null : window.__xss"
+# The notebook's images; Task 4's (the student's epoch 10/20/30 grids) is the last before its grade box.
+IMAGES = """() => {
+  const task4 = document.querySelector('#task4_answer, a[name="task4_answer"]');
+  return [...document.querySelectorAll('#notebook-container img')].map(img => ({
+    src: img.getAttribute('src').slice(0, 22), alt: img.alt, width: img.naturalWidth, height: img.naturalHeight,
+    beforeTask4: !!(img.compareDocumentPosition(task4) & Node.DOCUMENT_POSITION_FOLLOWING)}));
+}"""
+
+
+def mallorys_notebook():
+    nb = nbformat.read(SOURCE_NB, as_version=4)
+    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
+    nb.cells[ids.index("task1_answer")].source = ANSWER
+    at = ids.index("task1_question")
+    nb.cells[at:at] = [new_markdown_cell(NOTES), new_code_cell(CODE)]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    root = new_course(tmp_path_factory.mktemp("xss") / "course")
+    folder = submit(root, STUDENT, mallorys_notebook())
+    shutil.copytree(REPO / "submitted" / "demo_complete" / ASSIGNMENT / "results", folder / "results")  # Task 4's images
+    nbgrader("autograde", ASSIGNMENT, cwd=root)
+    nbgrader("generate_feedback", ASSIGNMENT, cwd=root)
+    autograded = root / "autograded" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    code = next(c for c in nbformat.read(autograded, as_version=4).cells if c.source == CODE)
+    kinds = {key for output in code.outputs for key in output.get("data", {})}
+    assert {"text/html", "application/javascript", "text/markdown", "image/png"} <= kinds, f"outputs: {code.outputs}"
+    subprocess.run([str(VENV_BIN / "jupyter"), "nbconvert", "--to", "html", "--output-dir", str(root / "control"),
+                    str(autograded)], cwd=root.parent, check=True, capture_output=True, timeout=120)
+    server = JupyterServer(root, tmp_path_factory.mktemp("home"))
+    yield server
+    server.stop()
+
+
+def terminals(server):
+    with urllib.request.urlopen(f"{server.url}/api/terminals", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def payloads_ran(page):
+    """What the payloads left behind in the page: window.__xss of each frame that has one, and the title."""
+    page.wait_for_timeout(2000)  # onerror, onload and fetch happen after the page's load event
+    ran = [value for frame in page.frames if (value := frame.evaluate(XSS_IN_FRAMES)) is not None]
+    return ran, page.title()
+
+
+def check_view(page, server):
+    """No payload ran in the page; mallory's content is there, sanitised, with its images, table and math."""
+    ran, title = payloads_ran(page)
+    assert not ran and title != "XSS", f"student script ran: window.__xss={ran}, title={title!r}"
+    assert terminals(server) == [], "a payload opened a terminal on the Jupyter server"
+    text = page.inner_text("#notebook-container")
+    assert "Mallory's notes" in text and "mallory was here" in text and "markdown output" in text
+    assert "$x^2$" in text or page.locator("#notebook-container .MathJax").count() > 0, "math lost"
+    assert page.locator("#notebook-container table th >> text=units").count() == 1, "markdown table lost"
+    images = page.evaluate(IMAGES)
+    broken = [img for img in images if img["src"].startswith("data:") and img["width"] == 0]
+    assert not broken, f"images that did not load: {broken}"
+    assert any(img["alt"] == "one pixel" and img["width"] == 1 for img in images), "markdown data: image lost"
+    task4 = [img for img in images if img["beforeTask4"]][-1]
+    assert task4["src"].startswith("data:image/png") and task4["width"] > 2.5 * task4["height"] > 0, \
+        f"no epoch 10/20/30 images before Task 4's grade box: {task4}"
+
+
+def test_formgrader_view_runs_no_student_script(course):
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gb:
+        submission_id = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, STUDENT).id
+    with browser_page() as page:
+        steps = Steps(page, "sanitize-formgrader")
+        with steps("open mallory's manual grading view"):
+            page.goto(f"{course.url}/formgrader/submissions/{submission_id}/")
+            page.wait_for_selector("#task1_answer", timeout=60_000)
+            page.locator("#task1_answer").scroll_into_view_if_needed()
+        with steps("no student script ran, her content is shown"):
+            check_view(page, course)
+        with steps("score her Task 1 answer"):
+            page.fill("#task1_answer", "1")
+            page.fill("#task1_answer-comment", "Answer in words, not script.")
+            page.locator("#task1_answer-comment").press("Tab")  # formgrader saves on leaving the field
+            assert saved_task1(course.root) == (1.0, "Answer in words, not script.")
+
+
+def test_feedback_runs_no_student_script(course):
+    feedback = course.root / "feedback" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    with browser_page() as page:
+        steps = Steps(page, "sanitize-feedback")
+        for how, url in [("served by Jupyter", f"{course.url}/files/{feedback.relative_to(course.root)}"),
+                         ("as a file", feedback.as_uri())]:
+            with steps(f"open mallory's feedback {how}"):
+                page.goto(url)
+                page.wait_for_selector("#notebook-container", timeout=60_000)
+            with steps(f"no student script ran in the feedback {how}, her content is shown"):
+                check_view(page, course)
+
+
+def test_control_the_payloads_are_live(course):
+    """The payloads and their detection work: unsanitised, the same notebook runs them, and a script in
+    formgrader's page would open a terminal (Jupyter serves /files/ sandboxed, formgrader is not)."""
+    with browser_page() as page:
+        steps = Steps(page, "sanitize-control")
+        with steps("plain nbconvert's export of the same notebook runs the payloads"):
+            page.goto(f"{course.url}/files/control/{ASSIGNMENT}.html")
+            ran, title = payloads_ran(page)
+            assert ran and max(ran) >= 3 and title == "XSS", f"window.__xss={ran}, title={title!r}"
+        with steps("a payload run in formgrader's page opens a terminal"):
+            page.goto(f"{course.url}/formgrader")
+            page.evaluate("async code => { await eval(code); }", XSS)
+            deadline = time.time() + 15
+            while not (opened := terminals(course)) and time.time() < deadline:
+                time.sleep(0.5)
+            assert opened and page.title() == "XSS", "the payload's POST /api/terminals opened no terminal"
+    for terminal in opened:  # leave the server as the other tests expect it, in whatever order they run
+        request = urllib.request.Request(f"{course.url}/api/terminals/{terminal['name']}", method="DELETE")
+        urllib.request.urlopen(request, timeout=10)
+
+
+def saved_task1(root, timeout=15):
+    """mallory's Task 1 manual score and comment in the course's gradebook, once both are saved."""
+    deadline = time.time() + timeout
+    while True:
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+            notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, STUDENT)
+            grade = next(g for g in notebook.grades if g.name == "task1_answer")
+            comment = next(c for c in notebook.comments if c.name == "task1_answer")
+            found = (grade.manual_score, comment.manual_comment)
+        if found[0] is not None and found[1] or time.time() > deadline:
+            return found
+        time.sleep(0.5)
