@@ -30,7 +30,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 SANDBOX_KERNEL = "gan-sandbox"
 SANDBOX_USER = "gan-sandbox"
@@ -159,6 +159,8 @@ class SandboxedExecute(Execute):
     max_output_bytes = Integer(2 << 20, help="Largest single output (text or one rich format).").tag(config=True)
     max_line_chars = Integer(10_000, help="Longest line of text output kept.").tag(config=True)
     max_notebook_output_bytes = Integer(20 << 20, help="All outputs of the notebook together.").tag(config=True)
+    # Printed lines arrive one message each over the sandbox's sockets: one block of text per cell, as in JupyterLab.
+    coalesce_streams = Bool(True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._unsandboxed = os.environ.get(UNSANDBOXED_SWITCH) == "1"
