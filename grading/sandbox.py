@@ -17,14 +17,17 @@ Autograde button all read it):
 single-user setup; every notebook graded so is announced in the log. Students' Validate does not use
 any of this (it runs nbgrader's own Execute in their python3 kernel).
 """
+import json
 import os
 import shutil
 import signal
 import stat
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+import zmq
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
@@ -104,9 +107,11 @@ class CheckSubmittedFiles(NbGraderPreprocessor):
 
 class SandboxKernelManager(AsyncKernelManager):
     """A kernel manager for the sandbox: the connection file in a private folder of its own, the kernel's
-    sockets as IPC files in its ``ipc/`` (the sandbox has no network), the folder removed afterwards."""
+    sockets as IPC files in its ``ipc/`` (the sandbox has no network), the folder removed afterwards.
+    It also reads, from outside the sandbox, what its cgroups and tmpfs say about the limits."""
 
     run_dir = None
+    max_message_bytes = 64 << 20  # a bigger message from the kernel drops the connection, unread
 
     async def _async_pre_start_kernel(self, **kw):
         self.run_dir = Path(tempfile.mkdtemp(prefix="gan-sandbox-"))
@@ -116,6 +121,11 @@ class SandboxKernelManager(AsyncKernelManager):
         self.ip = str(self.run_dir / "ipc" / "kernel")
         return await super()._async_pre_start_kernel(**kw)
 
+    def client(self, **kwargs):
+        kc = super().client(**kwargs)
+        kc.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)  # default for the channels' sockets
+        return kc
+
     def exit_record(self):
         """(exit status, memory cgroup OOM kills) of the sandbox as kernel.sh recorded them, or None while it runs."""
         try:
@@ -124,14 +134,50 @@ class SandboxKernelManager(AsyncKernelManager):
         except (OSError, TypeError, ValueError):
             return None
 
+    def cgroups(self):
+        path = self.run_dir / "cgroups" if self.run_dir else None
+        return [Path(line) for line in path.read_text().split()] if path and path.exists() else []
+
+    def process_limit_hit(self):
+        """Whether the pids cgroup has refused a fork or a thread."""
+        for events in (cgroup / "pids.events" for cgroup in self.cgroups()):
+            if events.exists() and any(line.split() and line.split()[0] == "max" and line.split()[1] != "0"
+                                       for line in events.read_text().splitlines()):
+                return True
+        return False
+
+    def full_tmpfs(self, folders):
+        """Those of the sandbox's ``folders`` (tmpfs mounts) with less than 1 MB left, seen through the root
+        of a process in the sandbox (the cgroup also holds kernel.sh, which sees the real folders)."""
+        procs = self.cgroups()[0] / "cgroup.procs" if self.cgroups() else None
+        here = os.stat("/proc/self/ns/mnt").st_ino
+        inside = []
+        for pid in procs.read_text().split() if procs and procs.exists() else []:
+            try:
+                if os.stat(f"/proc/{pid}/ns/mnt").st_ino != here:
+                    inside.append(pid)
+            except OSError:
+                continue
+        full = []
+        for folder in folders:
+            try:
+                stats = os.statvfs(f"/proc/{inside[-1]}/root{folder}")
+            except (IndexError, OSError):
+                continue
+            if stats.f_bavail * stats.f_frsize < 1 << 20:
+                full.append(folder)
+        return full
+
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if self.run_dir and not restart:
-            cgroups = self.run_dir / "cgroups"
-            for cgroup in cgroups.read_text().split() if cgroups.exists() else []:
+            ipc = self.run_dir / "ipc"
+            if os.path.ismount(ipc):  # kernel.sh's 1 MB tmpfs
+                subprocess.run(["umount", "--lazy", str(ipc)], check=False)
+            for cgroup in self.cgroups():
                 for _ in range(50):  # the sandbox's last processes may take a moment to go
                     try:
-                        os.rmdir(cgroup)
+                        cgroup.rmdir()
                         break
                     except FileNotFoundError:
                         break
@@ -148,19 +194,25 @@ def _size(number_of_bytes):
     return f"{number_of_bytes / (1 << 20):.3g} MB"
 
 
+OUTPUT_MESSAGES = {"stream", "display_data", "execute_result", "update_display_data", "error"}
+
+
 class SandboxedExecute(Execute):
     """nbgrader's Execute, in the sandbox only, with limits that end the grading with a clear reason."""
 
     memory_bytes = Integer(4 << 30, help="Memory of the sandbox, no swap (bytes).").tag(config=True)
-    disk_bytes = Integer(200 << 20, help="What the student's code may write in its folder (bytes).").tag(config=True)
-    cpu_seconds = Integer(1200, help="CPU time of the student's kernel for the whole notebook.").tag(config=True)
-    processes = Integer(512, help="Processes and threads of the sandbox user, in all.").tag(config=True)
+    disk_bytes = Integer(200 << 20, help="What the student's code may write in its folder, /tmp and /dev/shm, "
+                                         "each (bytes).").tag(config=True)
+    cpu_seconds = Integer(1200, help="CPU time of each process in the sandbox, for the whole notebook.").tag(config=True)
+    processes = Integer(512, help="Processes and threads in the sandbox, in all.").tag(config=True)
     notebook_seconds = Integer(600, help="Wall-clock time for the whole notebook.").tag(config=True)
-    max_output_bytes = Integer(2 << 20, help="Largest single output (text or one rich format).").tag(config=True)
+    max_output_bytes = Integer(2 << 20, help="Largest single output message (all of it: text, data, metadata, "
+                                             "traceback).").tag(config=True)
     max_line_chars = Integer(10_000, help="Longest line of text output kept.").tag(config=True)
     max_notebook_output_bytes = Integer(20 << 20, help="All outputs of the notebook together.").tag(config=True)
     # Printed lines arrive one message each over the sandbox's sockets: one block of text per cell, as in JupyterLab.
     coalesce_streams = Bool(True)
+    store_widget_state = Bool(False)  # widget state is the student's too, and uncapped
 
     def preprocess(self, nb, resources=None, km=None):
         self._unsandboxed = os.environ.get(UNSANDBOXED_SWITCH) == "1"
@@ -175,6 +227,7 @@ class SandboxedExecute(Execute):
                                           f"Run `make sandbox` (as root) to install it.")
         self._deadline = time.monotonic() + self.notebook_seconds
         self._output_bytes, self._cut_cells = 0, set()
+        self._work = resources["metadata"]["path"]
         nb, resources = super().preprocess(nb, resources, km)
         refuse_untrusted(resources["metadata"]["path"], "after grading, the graded folder")
         return nb, resources
@@ -203,7 +256,7 @@ class SandboxedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             raise SandboxLimitError(f"{self._why_the_kernel_died()} (cell {index})") from None
-        limit = self._limit_hit(cell)
+        limit = self._limit_hit()
         if limit:
             self.shutdown_kernel = "immediate"  # a kernel at its limits may not manage a graceful shutdown
             raise SandboxLimitError(f"{limit} (cell {index})")
@@ -222,62 +275,59 @@ class SandboxedExecute(Execute):
         if status == 124:
             return f"wall-clock limit of {self.notebook_seconds} s reached: the sandbox was stopped"
         if status == 128 + signal.SIGXCPU:
-            return f"CPU time limit of {self.cpu_seconds} s reached: the kernel was stopped"
+            return f"CPU time limit of {self.cpu_seconds} s reached: the kernel was stopped (SIGXCPU)"
         if status is not None and status > 128:
             return f"the kernel died (killed by signal {signal.Signals(status - 128).name})"
         return f"the kernel died (exit status {status})"
 
-    def _limit_hit(self, cell):
-        """The sandbox limit that an error in this cell's outputs shows, if any."""
-        for output in cell.get("outputs", []):
-            if output.output_type != "error":
-                continue
-            error = f"{output.ename}: {output.evalue}"
-            if output.ename == "MemoryError" or "can't allocate memory" in error or "Cannot allocate memory" in error:
-                return f"memory limit of {_size(self.memory_bytes)} reached ({error[:200]})"
-            if "[Errno 28]" in error or "[Errno 27]" in error:
-                return f"disk limit of {_size(self.disk_bytes)} reached ({error[:200]})"
-            if "[Errno 11]" in error or "can't start new thread" in error:
-                return f"process limit of {self.processes} processes and threads reached ({error[:200]})"
+    def _limit_hit(self):
+        """The limit the sandbox enforced during the last cell, by its cgroup and tmpfs (not by anything
+        the student's code says: a MemoryError it raises is just an error in a cell)."""
+        if not isinstance(self.km, SandboxKernelManager):
+            return None
+        if self.km.process_limit_hit():
+            return f"process limit of {self.processes} processes and threads reached"
+        full = self.km.full_tmpfs([self._work, "/tmp", "/dev/shm"])
+        if full:
+            return f"disk limit of {_size(self.disk_bytes)} reached in {full[0]}"
         return None
 
-    def output(self, outs, msg, display_id, cell_index):
-        out = super().output(outs, msg, display_id, cell_index)
-        if out is None:
-            return out
-        self._output_bytes += self._cap(out)
-        if self._output_bytes <= self.max_notebook_output_bytes:
-            return out
-        outs.remove(out)
-        if cell_index not in self._cut_cells:
-            self._cut_cells.add(cell_index)
-            outs.append(new_output("stream", name="stdout", text=(
-                f"[sandbox: outputs beyond {_size(self.max_notebook_output_bytes)} for the notebook removed]\n")))
-        return None
+    def process_message(self, msg, cell, cell_index):
+        if msg["msg_type"] in OUTPUT_MESSAGES and not self._unsandboxed:
+            size = self._cap(msg["msg_type"], msg["content"])
+            self._output_bytes += size
+            if self._output_bytes > self.max_notebook_output_bytes:
+                if cell_index not in self._cut_cells:
+                    self._cut_cells.add(cell_index)
+                    cell.outputs.append(new_output("stream", name="stdout", text=(
+                        f"[sandbox: outputs beyond {_size(self.max_notebook_output_bytes)} for the notebook removed]\n")))
+                return None
+        return super().process_message(msg, cell, cell_index)
 
-    def _cap(self, out):
-        """Cut ``out`` in place to the output limits; return its size in bytes afterwards."""
-        if out.output_type == "stream":
-            out.text = self._cut_text(out.text)
-            return len(out.text)
-        size = 0
-        for mime, value in list(out.get("data", {}).items()):
-            text = value if isinstance(value, str) else str(value)
-            if len(text) > self.max_output_bytes:
-                del out.data[mime]
-                out.data["text/plain"] = (f"[sandbox: {mime} output of {_size(len(text))} removed, "
-                                          f"over the {_size(self.max_output_bytes)} limit]")
-            elif mime.startswith("text/") and mime != "text/html":
-                out.data[mime] = self._cut_text(text)
-            size += len(out.data.get(mime, ""))
-        return size
+    def _cap(self, msg_type, content):
+        """Cut one output message's ``content`` in place to the output limits; return its size afterwards."""
+        size = len(json.dumps(content, default=str))
+        if size > self.max_output_bytes:
+            note = f"[sandbox: output of {_size(size)} removed, over the {_size(self.max_output_bytes)} limit]"
+            if msg_type == "stream":
+                kept = self.max_output_bytes // 2
+                content["text"] = str(content.get("text", ""))[:kept] + f"\n[sandbox: output of {_size(size)} cut to {_size(kept)}]\n"
+            elif msg_type == "error":
+                content.update(evalue=str(content.get("evalue", ""))[:1000], traceback=[note])
+            else:
+                content.update(data={"text/plain": note}, metadata={})
+        if msg_type == "stream":
+            content["text"] = self._cut_lines(content.get("text", ""))
+        elif msg_type != "error":
+            for mime, value in content.get("data", {}).items():
+                if mime.startswith("text/") and mime != "text/html" and isinstance(value, str):
+                    content["data"][mime] = self._cut_lines(value)
+        return len(json.dumps(content, default=str)) if size > self.max_output_bytes else size
 
-    def _cut_text(self, text):
-        if len(text) > self.max_output_bytes:
-            text = text[:self.max_output_bytes] + f"\n[sandbox: output cut at {_size(self.max_output_bytes)}]\n"
+    def _cut_lines(self, text):
         lines = text.split("\n")
-        if any(len(line) > self.max_line_chars for line in lines):
-            text = "\n".join(line if len(line) <= self.max_line_chars else
-                             line[:self.max_line_chars] + f" [sandbox: line cut at {self.max_line_chars:,} characters]"
-                             for line in lines)
-        return text
+        if all(len(line) <= self.max_line_chars for line in lines):
+            return text
+        return "\n".join(line if len(line) <= self.max_line_chars else
+                         line[:self.max_line_chars] + f" [sandbox: line cut at {self.max_line_chars:,} characters]"
+                         for line in lines)

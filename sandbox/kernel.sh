@@ -2,20 +2,23 @@
 # Start a student's kernel in the sandbox: the gan-sandbox kernelspec runs `kernel.sh CONNECTION_FILE`.
 #
 # grading/sandbox.py's SandboxKernelManager puts the connection file in a fresh folder of its own,
-# RUN_DIR/kernel.json, with the kernel's IPC sockets in RUN_DIR/ipc/; nbgrader starts this script in
-# the submission's folder, autograded/<student>/<assignment>/. Student code then runs
-#   - as the unprivileged user gan-sandbox (made by `make sandbox`), in a user namespace of its own,
-#     with no capabilities and no_new_privs;
+# RUN_DIR/kernel.json, with the kernel's IPC sockets in RUN_DIR/ipc/ (a 1 MB tmpfs mounted here); nbgrader
+# starts this script in the submission's folder, autograded/<student>/<assignment>/. Student code then runs
+#   - as the unprivileged user gan-sandbox (made by `make sandbox`), in a user namespace of its own that
+#     can make no further ones, with no capabilities and no_new_privs;
 #   - with no network (its own network namespace; the kernel talks to nbgrader over the IPC sockets),
 #     its own pid, IPC and UTS namespaces, a new session (no terminal to inject into);
 #   - with a clean environment: only the variables in ALLOWED_ENV below;
 #   - seeing only /usr, a minimal /etc (its own passwd), Python, the course's venv, helpers/ and the MNIST
-#     data, read-only; a private /tmp; its IPC folder; and a copy of its submission folder (without
-#     notebooks: the graded notebook holds the hidden tests) on a tmpfs of GAN_SANDBOX_DISK_BYTES.
-#     Nothing it writes reaches the real folder, so it cannot plant links or FIFOs for nbgrader;
+#     data, read-only; its IPC folder; and, on tmpfs of GAN_SANDBOX_DISK_BYTES each, a private /tmp,
+#     /dev/shm and a copy of its submission folder without notebooks (the graded notebook holds the
+#     hidden tests; the copy is staged in RUN_DIR/files). Nothing it writes reaches the real folder,
+#     so it cannot plant links or FIFOs for nbgrader;
+#   - with no terminal and nothing of nbgrader's output: stdin, stdout and stderr are /dev/null (the
+#     kernel sends what cells print over its sockets, where grading/sandbox.py caps it);
 #   - in a cgroup of its own: memory GAN_SANDBOX_MEMORY_BYTES (no swap), GAN_SANDBOX_PROCESSES processes
-#     and threads in all; rlimits: CPU time GAN_SANDBOX_CPU_SECONDS, file size GAN_SANDBOX_DISK_BYTES;
-#     and a wall-clock backstop, GAN_SANDBOX_WALL_SECONDS, after which the whole sandbox is killed.
+#     and threads in all; CPU time GAN_SANDBOX_CPU_SECONDS per process (rlimit); and a wall-clock
+#     backstop, GAN_SANDBOX_WALL_SECONDS, after which the whole sandbox is killed.
 # The limits come from grading.sandbox.SandboxedExecute (configurable in nbgrader_config.py). When the
 # sandbox ends, "EXIT_STATUS OOM_KILLS" goes to RUN_DIR/exit, where SandboxedExecute reads why a kernel died.
 set -euo pipefail
@@ -37,10 +40,11 @@ venv=$repo/.venv
 [ -x "$venv/bin/python" ] || fail "no virtual environment in $venv: run \`make install\`"
 python_home=$(dirname "$(dirname "$(readlink -f "$venv/bin/python")")")
 data=$(cd "${MNIST_ROOT:-$repo/data}" && pwd)
+disk=${GAN_SANDBOX_DISK_BYTES:-$((200 << 20))}
 
 args=(--unshare-net --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try --die-with-parent --new-session
       --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib --symlink usr/lib64 /lib64 --symlink usr/sbin /sbin
-      --dev /dev --proc /proc --perms 1777 --tmpfs /tmp --dir /etc
+      --dev /dev --perms 1777 --size "$disk" --tmpfs /dev/shm --proc /proc --perms 1777 --size "$disk" --tmpfs /tmp --dir /etc
       --ro-bind /sys/devices/system/cpu /sys/devices/system/cpu)  # CPU topology: PyTorch picks its vector kernels by it
 for file in /etc/ld.so.cache /etc/nsswitch.conf /etc/localtime; do
   [ -e "$file" ] && args+=(--ro-bind "$file" "$file")
@@ -48,13 +52,13 @@ done
 [ -d /etc/fonts ] && args+=(--ro-bind /etc/fonts /etc/fonts)
 
 # Folders made inside the sandbox are 0700 root's unless --perms says otherwise: make each parent of a
-# bound path 0755, so that the unprivileged user can reach it.
+# bound path 0711, so that the unprivileged user can pass through it (but not list it).
 parents() {
   local parent="" part
   IFS=/ read -ra parts <<<"${1#/}"
   for part in "${parts[@]::${#parts[@]}-1}"; do
     parent+=/$part
-    args+=(--perms 0755 --dir "$parent")
+    args+=(--perms 0711 --dir "$parent")
   done
 }
 expose() { parents "$1"; args+=(--ro-bind "$1" "$1"); }
@@ -63,22 +67,25 @@ expose "$venv"
 expose "$repo/helpers"
 expose "$data"
 
-# bubblewrap runs as root to build the mounts, then the student's code drops to the sandbox user and
-# enters a user namespace of its own (as root, bwrap's --unshare-user would map the user to real root).
+# bubblewrap runs as root to build the mounts, then the student's code drops to the sandbox user, and a
+# second, unprivileged bubblewrap gives it a user namespace of its own in which no further user namespace
+# can be made (as root, bwrap's --unshare-user would map the user to real root).
 uid=$(id -u "$user" 2>/dev/null) || fail "the user $user is missing: run \`make sandbox\`"
 gid=$(id -g "$user")
-chown -R "$uid:$gid" "$run_dir/ipc"
+mount -t tmpfs -o "size=1m,nr_inodes=64,mode=0700,uid=$uid,gid=$gid" gan-sandbox-ipc "$run_dir/ipc"
 chmod 644 "$connection_file"
 drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs
-      unshare --user --map-current-user)
+      bwrap --unshare-user --disable-userns --dev-bind / / --)
 printf '%s:x:%s:%s::/tmp:/usr/sbin/nologin\n' "$user" "$uid" "$gid" >"$run_dir/passwd"
 printf '%s:x:%s:\n' "$user" "$gid" >"$run_dir/group"
 
-disk=${GAN_SANDBOX_DISK_BYTES:-$((200 << 20))}
+mkdir "$run_dir/files"
+cp -R -P "$submission/." "$run_dir/files"
+find "$run_dir/files" -name "*.ipynb" -delete
 parents "$connection_file"
 args+=(--ro-bind "$run_dir/passwd" /etc/passwd --ro-bind "$run_dir/group" /etc/group
        --ro-bind "$connection_file" "$connection_file" --bind "$run_dir/ipc" "$run_dir/ipc"
-       --ro-bind "$submission" /submission --perms 0777 --size "$disk" --tmpfs "$submission" --chdir "$submission"
+       --ro-bind "$run_dir/files" /submission --perms 0777 --size "$disk" --tmpfs "$submission" --chdir "$submission"
        --clearenv --setenv HOME /tmp --setenv PATH "$venv/bin:/usr/bin" --setenv LANG C.UTF-8
        --setenv MPLCONFIGDIR /tmp/matplotlib --setenv USER "$user")
 for name in "${ALLOWED_ENV[@]}"; do
@@ -114,14 +121,15 @@ else
   fail "no memory and pids cgroups in /sys/fs/cgroup: the sandbox cannot cap memory here"
 fi
 
-# The submission's files (not its notebooks) are copied onto the tmpfs, then the kernel replaces the shell.
+# The submission's files are copied onto the tmpfs, then the kernel replaces the shell.
 # `timeout --foreground` stays in this script's process group, so that jupyter_client's kill of the group
 # reaches bwrap, whose death (--die-with-parent) ends the sandbox's pid namespace and all in it.
-start='find /submission -mindepth 1 -maxdepth 1 ! -name "*.ipynb" -exec cp -R -t . {} + && exec "$@"'
+start='cp -R /submission/. . && exec "$@"'
+wall=${GAN_SANDBOX_WALL_SECONDS:-720}
 status=0
-prlimit --cpu="${GAN_SANDBOX_CPU_SECONDS:-1200}" --fsize="$disk" --core=0 -- \
-  timeout --foreground --signal=KILL "${GAN_SANDBOX_WALL_SECONDS:-720}" \
+prlimit --cpu="${GAN_SANDBOX_CPU_SECONDS:-1200}" --core=0 -- timeout --foreground --signal=KILL "$wall" \
   bwrap "${args[@]}" "${drop[@]}" sh -c "$start" sh "$venv/bin/python" -m ipykernel_launcher -f "$connection_file" \
-  || status=$?
+  </dev/null >/dev/null 2>&1 || status=$?
+[ "$status" = 137 ] && [ "$SECONDS" -ge "$wall" ] && status=124  # timeout's own KILL: the wall-clock backstop
 echo "$status $(oom_kills)" >"$run_dir/exit"
 exit "$status"

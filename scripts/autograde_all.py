@@ -31,6 +31,7 @@ from tqdm import tqdm
 from grading.sandbox import sandbox_problem, untrusted_entries
 
 BIN = Path(sys.executable).parent
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no escape sequences from a log into a terminal or CSV
 ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)|Kernel died[^\n]*|Timeout[^\n]*)(?::\s*(.*))?$", re.M)
 
 
@@ -139,7 +140,7 @@ def main(argv=None) -> int:
             return 2
         score, max_score = autograded_score(root, args.assignment, student) if status in ("graded", "skipped") else (None, None)
         rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
-                     "seconds": round(took, 1), "message": reason})
+                     "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason)})
 
     with open(root / "autograde_report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
