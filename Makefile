@@ -34,7 +34,7 @@ lab: install
 # Unit tests, nbval regression of the source notebook (short profile), release sync, real autograding,
 # and the browser tests of JupyterLab and formgrader.
 test: install sandbox ui-deps
-	GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
+	GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) \
 		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		tests $(NOTEBOOK)
 

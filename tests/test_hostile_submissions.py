@@ -121,17 +121,17 @@ def wrong(name):
     return next(w for w in CATALOGUE if w.name == name)
 
 
-def claims_more_than_it_earns(source_nb):
-    """A wrong generator whose notebook rewrites the metadata of the tests that catch it: more points, an
-    unlocked and emptied test, a duplicate of a test that passes, a renamed test."""
-    nb = wrong("generator_ends_in_sigmoid").applied_to(source_nb)
+def tampers_with_tests(source_nb):
+    """A wrong generator whose notebook rewrites the tests that catch it and their metadata: more points, an
+    unlocked and emptied test, an emptied test and a passing duplicate of it, a renamed and a deleted test."""
+    nb = without_cells(wrong("generator_ends_in_sigmoid").applied_to(source_nb), {"test_train_step_recipe"})
     cells = nbgrader_cells(nb)
     test_range = cells["test_generator_range"]
     test_range.metadata.nbgrader.update(points=100, locked=False)
     test_range.source = '"""Check nothing."""\npass'
+    cells["test_generator_architecture"].source = '"""Check nothing."""\npass'
     duplicate = copy.deepcopy(cells["test_generator_architecture"])
     duplicate["id"] = "copied-test-cell"
-    duplicate.source = '"""Check nothing."""\npass'
     nb.cells.insert(nb.cells.index(cells["test_generator_architecture"]) + 1, duplicate)
     cells["test_discriminator_shape_range"].metadata.nbgrader["points"] = 50
     cells["test_generator_shape"].metadata.nbgrader["grade_id"] = "my_generator_shape_test"
@@ -139,10 +139,10 @@ def claims_more_than_it_earns(source_nb):
 
 
 def flooding(source_nb):
-    """Cells that print one line of 20 million characters, a million lines, an error and a display update
+    """Cells that print one line of 20 million characters, 200,000 lines, an error and a display update
     of 10 and 30 MB, a 5 MB HTML output, then 45 MB of HTML."""
     nb = source_nb
-    for code in reversed(["print('x' * 20_000_000)", "for i in range(1_000_000):\n    print(i)",
+    for code in reversed(["print('x' * 20_000_000)", "for i in range(200_000):\n    print(i)",
                           "raise ValueError('e' * 10_000_000)",
                           "from IPython.display import HTML, display\nhandle = display(HTML('small'), display_id=True)\n"
                           "handle.update(HTML('u' * 30_000_000))",
@@ -206,15 +206,10 @@ def hostile_course(tmp_path_factory, source_nb, listener):
     port, _ = listener
     runtime = subprocess.run([str(VENV_BIN / "jupyter"), "--runtime-dir"], capture_output=True, text=True).stdout.strip()
     snoop = SNOOP.format(course=root, canary=CANARY, port=port, a=ASSIGNMENT, repo=REPO, runtime=runtime)
-    tampered = without_cells(wrong("generator_ends_in_sigmoid").applied_to(source_nb),
-                             {"test_generator_shape", "test_train_step_recipe"})
-    for gid in ("test_generator_range", "test_generator_architecture"):
-        nbgrader_cells(tampered)[gid].source = '"""Check nothing."""\npass'
     submissions = {
         "loops_forever": with_extra_cell(source_nb, "while True:\n    pass", after="setup"),
         "kills_its_kernel": with_extra_cell(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", after="setup"),
-        "deletes_and_edits_tests": tampered,
-        "claims_more_than_it_earns": claims_more_than_it_earns(source_nb),
+        "tampers_with_tests": tampers_with_tests(source_nb),
         "floods_the_output": flooding(source_nb),
         "monkeypatches_tests": with_extra_cell(wrong("generator_relu").applied_to(source_nb),
                                                "torch.allclose = lambda *args, **kwargs: True", after="test_generator_range"),
@@ -314,16 +309,11 @@ def test_flooded_output_is_cut_to_the_limits(hostile_course):
     assert "outputs beyond 20 MB for the notebook removed" in text
 
 
-def test_deleted_and_edited_tests_are_restored_and_still_catch_the_mistake(hostile_course, source_nb):
-    root = hostile_course[0]
-    assert lost_tests(root, "deletes_and_edits_tests", source_nb) == wrong("generator_ends_in_sigmoid").loses
-
-
-def test_metadata_cannot_claim_points_or_unlock_tests(hostile_course, source_nb):
+def test_tampered_tests_are_restored_claim_nothing_and_still_catch_the_mistake(hostile_course, source_nb):
     root, _, _, report = hostile_course
-    assert report["claims_more_than_it_earns"]["status"] == "graded"
-    assert float(report["claims_more_than_it_earns"]["max_score"]) == sum(autograded_test_points(source_nb).values())
-    assert lost_tests(root, "claims_more_than_it_earns", source_nb) == wrong("generator_ends_in_sigmoid").loses
+    assert report["tampers_with_tests"]["status"] == "graded"
+    assert float(report["tampers_with_tests"]["max_score"]) == sum(autograded_test_points(source_nb).values())
+    assert lost_tests(root, "tampers_with_tests", source_nb) == wrong("generator_ends_in_sigmoid").loses
 
 
 def test_monkeypatching_fails_every_later_test_and_says_why(hostile_course, source_nb):
@@ -396,7 +386,9 @@ def test_plain_nbgrader_autograde_refuses_without_the_sandbox(hostile_course, so
     """With the gan-sandbox kernel removed, no command runs student code; the one switch opts out, loudly."""
     root = hostile_course[0]
     marker = tmp_path / "student-code-ran"
-    submit(root, "newcomer", with_extra_cell(source_nb, f"open({str(marker)!r}, 'w').write('ran')", after="setup"))
+    quick = nbformat.v4.new_notebook(cells=[nbgrader_cells(source_nb)["setup"], new_code_cell(f"open({str(marker)!r}, 'w').write('ran')")],
+                                     metadata=source_nb.metadata)  # the tests come back, and fail at once
+    submit(root, "newcomer", quick)
     spec = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox"
     hidden = spec.with_name("gan-sandbox.removed-by-test")
     spec.rename(hidden)
