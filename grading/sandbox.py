@@ -19,6 +19,7 @@ any of this (it runs nbgrader's own Execute in their python3 kernel).
 """
 import json
 import os
+import pwd
 import shutil
 import signal
 import stat
@@ -39,7 +40,7 @@ SANDBOX_KERNEL = "gan-sandbox"
 SANDBOX_USER = "gan-sandbox"
 UNSANDBOXED_SWITCH = "GAN_UNSANDBOXED_AUTOGRADE"
 KERNEL_SCRIPT = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.sh"
-SANDBOX_TOOLS = ("bwrap", "setpriv", "unshare", "prlimit", "timeout")
+SANDBOX_TOOLS = ("bwrap", "setpriv", "prlimit", "timeout")
 
 
 class SandboxMissingError(RuntimeError):
@@ -65,12 +66,12 @@ def sandbox_problem():
     missing = [tool for tool in SANDBOX_TOOLS if shutil.which(tool) is None]
     if missing:
         return f"{', '.join(missing)} not found"
-    if os.geteuid() == 0:
-        import pwd
-        try:
-            pwd.getpwnam(SANDBOX_USER)
-        except KeyError:
-            return f"the user {SANDBOX_USER} does not exist"
+    if os.geteuid() != 0:
+        return "autograde does not run as root (the sandbox needs root to switch users and cap memory)"
+    try:
+        pwd.getpwnam(SANDBOX_USER)
+    except KeyError:
+        return f"the user {SANDBOX_USER} does not exist"
     return None
 
 

@@ -12,7 +12,7 @@ if ! command -v bwrap >/dev/null; then
     exit 1
   fi
 fi
-for tool in setpriv unshare prlimit timeout; do  # util-linux and coreutils, on every Debian
+for tool in setpriv prlimit timeout mount; do  # util-linux and coreutils, on every Debian
   command -v "$tool" >/dev/null || { echo "$tool is missing: install util-linux and coreutils" >&2; exit 1; }
 done
 if [ "$(id -u)" = 0 ] && ! id gan-sandbox >/dev/null 2>&1; then

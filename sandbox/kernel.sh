@@ -32,7 +32,7 @@ ALLOWED_ENV=(NBGRADER_EXECUTION NBGRADER_VALIDATING GAN_PROFILE GAN_PRECISION MN
 fail() { echo "gan-sandbox: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "the sandbox needs root (to run student code as $user and to cap its memory)"
 [ -d "$run_dir/ipc" ] || fail "no IPC folder beside $connection_file: start this kernel through grading.sandbox.SandboxKernelManager"
-for tool in bwrap setpriv unshare prlimit timeout; do
+for tool in bwrap setpriv prlimit timeout; do
   command -v "$tool" >/dev/null || fail "$tool is missing: run \`make sandbox\`"
 done
 
