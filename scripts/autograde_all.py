@@ -28,7 +28,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
-from grading.sandbox import sandbox_problem, untrusted_entries
+from grading.sandbox import SubmissionRefusedError, refuse_untrusted, sandbox_problem
 
 BIN = Path(sys.executable).parent
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no escape sequences from a log into a terminal or CSV
@@ -54,9 +54,10 @@ def refusal(root: Path, assignment: str, student: str):
     for path in (folder.parent, folder):
         if path.is_symlink() or not path.is_dir():
             return f"{path.relative_to(root)} is a link, not a folder: not graded"
-    found = untrusted_entries(folder)
-    if found:
-        return f"holds links or special files, not graded: {', '.join(found[:5])}"
+    try:
+        refuse_untrusted(folder, "the submission")
+    except SubmissionRefusedError as err:
+        return str(err)
     return None
 
 

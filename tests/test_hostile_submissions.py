@@ -25,6 +25,7 @@ from nbformat.v4 import new_code_cell
 
 from conftest import (ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points, nbgrader,
                       nbgrader_cells, new_course, submit)
+from grading.sandbox import sandbox_problem, untrusted_entries
 from wrong_submissions import CATALOGUE
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -192,7 +193,7 @@ def listener():
 
 @pytest.fixture(scope="module")
 def hostile_course(tmp_path_factory, source_nb, listener):
-    assert autograde_all.sandbox_problem() is None, "the sandbox is not installed: run `make sandbox`"
+    assert sandbox_problem() is None, "the sandbox is not installed: run `make sandbox`"
     root = new_course(tmp_path_factory.mktemp("hostile") / "course")
     with open(root / "nbgrader_config.py", "a") as config:
         config.write(COURSE_LIMITS)
@@ -351,7 +352,7 @@ def test_nothing_the_kernel_writes_reaches_the_graded_folder(hostile_course):
     root = hostile_course[0]
     assert "planted" in printed(root, "snoops")
     folder = root / "autograded" / "snoops" / ASSIGNMENT
-    assert autograde_all.untrusted_entries(folder) == []
+    assert untrusted_entries(folder) == []
     assert sorted(p.name for p in folder.iterdir()) == [f"{ASSIGNMENT}.ipynb"]  # no results_quick/, no links
 
 
