@@ -140,17 +140,16 @@ class SandboxKernelManager(AsyncKernelManager):
         return [Path(line) for line in path.read_text().split()] if path and path.exists() else []
 
     def process_limit_hit(self):
-        """Whether the pids cgroup has refused a fork or a thread."""
-        for events in (cgroup / "pids.events" for cgroup in self.cgroups()):
-            if events.exists() and any(line.split() and line.split()[0] == "max" and line.split()[1] != "0"
-                                       for line in events.read_text().splitlines()):
-                return True
-        return False
+        """Whether the pids cgroup has refused a fork or a thread (its pids.events says "max N", N > 0)."""
+        events = [cgroup / "pids.events" for cgroup in self.cgroups()]
+        return any(dict(line.split() for line in path.read_text().splitlines()).get("max", "0") != "0"
+                   for path in events if path.exists())
 
     def full_tmpfs(self, folders):
         """Those of the sandbox's ``folders`` (tmpfs mounts) with less than 1 MB left, seen through the root
         of a process in the sandbox (the cgroup also holds kernel.sh, which sees the real folders)."""
-        procs = self.cgroups()[0] / "cgroup.procs" if self.cgroups() else None
+        cgroups = self.cgroups()
+        procs = cgroups[0] / "cgroup.procs" if cgroups else None
         here = os.stat("/proc/self/ns/mnt").st_ino
         inside = []
         for pid in procs.read_text().split() if procs and procs.exists() else []:
@@ -159,11 +158,13 @@ class SandboxKernelManager(AsyncKernelManager):
                     inside.append(pid)
             except OSError:
                 continue
+        if not inside:
+            return []
         full = []
         for folder in folders:
             try:
                 stats = os.statvfs(f"/proc/{inside[-1]}/root{folder}")
-            except (IndexError, OSError):
+            except OSError:
                 continue
             if stats.f_bavail * stats.f_frsize < 1 << 20:
                 full.append(folder)
@@ -265,11 +266,12 @@ class SandboxedExecute(Execute):
 
     def _why_the_kernel_died(self):
         record = None
-        for _ in range(50):  # kernel.sh records how the sandbox ended as it ends
-            record = self.km.exit_record() if isinstance(self.km, SandboxKernelManager) else None
-            if record or not isinstance(self.km, SandboxKernelManager):
-                break
-            time.sleep(0.1)
+        if isinstance(self.km, SandboxKernelManager):
+            for _ in range(50):  # kernel.sh records how the sandbox ended as it ends
+                record = self.km.exit_record()
+                if record:
+                    break
+                time.sleep(0.1)
         status, oom_kills = record or (None, 0)
         if oom_kills:
             return f"memory limit of {_size(self.memory_bytes)} reached: the kernel was stopped"

@@ -3,7 +3,7 @@
 ``JupyterServer`` starts the venv's ``jupyter lab`` (with nbgrader's extensions) on a free local
 port, serving a temporary folder; ``browser_page`` opens Debian's Chromium through Playwright;
 ``Steps`` saves a screenshot after every step to ``ui-artifacts/<test>/`` and, when a step fails,
-names the screenshot of the failure in the error.
+names the screenshot of the failure in the error; ``saved_manual_grade`` waits for what formgrader saved.
 """
 import json
 import os
@@ -16,7 +16,9 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from conftest import REPO, VENV_BIN
+from nbgrader.api import Gradebook
+
+from conftest import ASSIGNMENT, REPO, VENV_BIN
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "ui-artifacts"
@@ -104,3 +106,17 @@ class Steps:
             raise AssertionError(f"step {self.n} '{name}' failed: {err}\nscreenshot: "
                                  f"{path.with_name(path.stem + '-FAILED.png')}") from err
         self.page.screenshot(path=str(path))
+
+
+def saved_manual_grade(root, student, grade_id, timeout=15):
+    """(manual score, comment) of one answer in the course's gradebook, once formgrader has saved both."""
+    deadline = time.time() + timeout
+    while True:
+        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+            notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+            grade = next(g for g in notebook.grades if g.name == grade_id)
+            comment = next(c for c in notebook.comments if c.name == grade_id)
+            found = (grade.manual_score, comment.manual_comment)
+        if found[0] is not None and found[1] or time.time() > deadline:
+            return found
+        time.sleep(0.5)

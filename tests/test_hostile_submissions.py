@@ -159,9 +159,14 @@ def digest(folder):
             for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
 
 
-def grade_all(root, **env):
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "autograde_all.py"), ASSIGNMENT, "--root", str(root)],
+def make_autograde(root, **env):
+    """`make autograde`'s command on the course ``root``."""
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "autograde_all.py"), ASSIGNMENT, "--root", str(root)],
                           capture_output=True, text=True, timeout=1800, env={**os.environ, **env})
+
+
+def grade_all(root, **env):
+    proc = make_autograde(root, **env)
     with open(root / "autograde_report.csv") as f:
         return proc, {row["student"]: row for row in csv.DictReader(f)}
 
@@ -395,8 +400,7 @@ def test_plain_nbgrader_autograde_refuses_without_the_sandbox(hostile_course, so
     spec.rename(hidden)
     try:
         refused = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False)
-        script = subprocess.run([sys.executable, str(REPO / "scripts" / "autograde_all.py"), ASSIGNMENT, "--root", str(root)],
-                                capture_output=True, text=True)
+        script = make_autograde(root)
         assert not marker.exists(), "student code ran without the sandbox"
         opted_out = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False,
                              env={"GAN_UNSANDBOXED_AUTOGRADE": "1"})

@@ -5,12 +5,10 @@ generated and autograded with the real nbgrader, then served by JupyterLab with 
 """
 import json
 import shutil
-import time
 
 import pytest
-from nbgrader.api import Gradebook
 
-from browser import JupyterServer, Steps, browser_page
+from browser import JupyterServer, Steps, browser_page, saved_manual_grade
 from conftest import ASSIGNMENT, REPO, SOURCE_NB, nbgrader
 
 DEMOS = ("demo_complete", "demo_partial")
@@ -67,18 +65,4 @@ def test_instructor_grades_task4_in_formgrader(formgrader):
             page.fill("#task4_answer", "3")
             page.fill("#task4_answer-comment", "Good comparison; cite the FID.")
             page.locator("#task4_answer-comment").press("Tab")  # formgrader saves on leaving the field
-            assert saved_task4(formgrader.root) == (3.0, "Good comparison; cite the FID.")
-
-
-def saved_task4(root, timeout=15):
-    """demo_complete's Task 4 manual score and comment in the course's gradebook, once both are saved."""
-    deadline = time.time() + timeout
-    while True:
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-            notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "demo_complete")
-            grade = next(g for g in notebook.grades if g.name == "task4_answer")
-            comment = next(c for c in notebook.comments if c.name == "task4_answer")
-            found = (grade.manual_score, comment.manual_comment)
-        if found[0] is not None and found[1] or time.time() > deadline:
-            return found
-        time.sleep(0.5)
+            assert saved_manual_grade(formgrader.root, "demo_complete", "task4_answer") == (3.0, "Good comparison; cite the FID.")

@@ -22,7 +22,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbgrader.api import Gradebook
 
-from browser import JupyterServer, Steps, browser_page
+from browser import JupyterServer, Steps, browser_page, saved_manual_grade
 from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, nbgrader, new_course, submit
 
 STUDENT = "mallory"
@@ -137,7 +137,7 @@ def test_formgrader_view_runs_no_student_script(course):
             page.fill("#task1_answer", "1")
             page.fill("#task1_answer-comment", "Answer in words, not script.")
             page.locator("#task1_answer-comment").press("Tab")  # formgrader saves on leaving the field
-            assert saved_task1(course.root) == (1.0, "Answer in words, not script.")
+            assert saved_manual_grade(course.root, STUDENT, "task1_answer") == (1.0, "Answer in words, not script.")
 
 
 def test_feedback_runs_no_student_script(course):
@@ -172,17 +172,3 @@ def test_control_the_payloads_are_live(course):
     for terminal in opened:  # leave the server as the other tests expect it, in whatever order they run
         request = urllib.request.Request(f"{course.url}/api/terminals/{terminal['name']}", method="DELETE")
         urllib.request.urlopen(request, timeout=10)
-
-
-def saved_task1(root, timeout=15):
-    """mallory's Task 1 manual score and comment in the course's gradebook, once both are saved."""
-    deadline = time.time() + timeout
-    while True:
-        with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-            notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, STUDENT)
-            grade = next(g for g in notebook.grades if g.name == "task1_answer")
-            comment = next(c for c in notebook.comments if c.name == "task1_answer")
-            found = (grade.manual_score, comment.manual_comment)
-        if found[0] is not None and found[1] or time.time() > deadline:
-            return found
-        time.sleep(0.5)
