@@ -65,11 +65,12 @@ bench: install
 bench-quality: install
 	$(BIN)/python benchmarks/quality_runs.py
 
-# Retrain the MNIST classifier behind helpers.quality (writes helpers/weights/mnist_cnn.pt).
+# Retrain the MNIST classifier behind helpers.quality (writes helpers/weights/mnist_cnn.pt and mnist_test_stats.pt).
 classifier: install
 	$(BIN)/python scripts/train_classifier.py
 
-# Seconds per submission graded by `make autograde`'s command, in the sandbox and without it, side by side.
+# Seconds per submission graded by `make autograde`'s command, with the checks of grading/verdicts.py and with
+# nbgrader's own steps, side by side.
 bench-autograde: install sandbox
 	$(BIN)/python benchmarks/autograde_batch.py
 

@@ -7,9 +7,10 @@ COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "gan-mnist-lab"
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
-# results_quick/ is what the short grading run writes, *.pt the full run's 24 MB checkpoint
-# (helpers/checkpoint.py): never collect or copy them.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results_quick", "*.pt"]
+# results_quick/ is what the short grading run writes, checkpoint.pt the full run's 24 MB checkpoint
+# (helpers/checkpoint.py): never collect or copy them. (results/generator_epoch_N.pt, 3 MB each, are kept:
+# the grader measures Task 4's figures from them.)
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results_quick", "checkpoint.pt"]
 
 # Students' Validate runs their notebook in their own Python 3 kernel. Autograde (the CLI, `make autograde`,
 # formgrader's button) runs it only in the gan-sandbox kernel that `make sandbox` installs and refuses
@@ -23,24 +24,27 @@ c.LimitOutput.max_lines = 1000
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Deleted test cells come back at autograde and a copied graded cell no longer stops the grading
-# (nbgrader's re-insertion and deduplication mended, see grading/preprocessors.py); hidden tests stay
-# out of the feedback students get.
-c.OverwriteCells.add_missing_cells = True
+# What runs is the course's notebook with only the student's answers put in (grading/rebuild.py): deleted,
+# edited, copied or renamed cells change nothing and are reported; the student's code is read first
+# (grading/screening.py) and anything reaching into the grader means "needs review".
 c.Autograde.sanitize_preprocessors = [
     "grading.sandbox.CheckSubmittedFiles",
+    "grading.rebuild.RebuildFromSource",
+    "grading.rebuild.ScreenStudentCode",
     "nbgrader.preprocessors.ClearOutput",
-    "grading.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "grading.preprocessors.RestoreDeletedTests",
+    "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Scores are saved by grading.verdicts.SaveVerdicts: only what the trusted re-check of the hidden tests'
+# evidence supports, 0 and flagged for review where the code needs it; hidden tests stay out of the
+# feedback students get.
 c.Autograde.autograde_preprocessors = [
     "grading.sandbox.SandboxedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "grading.verdicts.SaveVerdicts",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -59,5 +63,6 @@ c.HTMLExporter.preprocessors = ["grading.sanitize.NumericImageSizes"]
 
 # A student's results/ images and measured figures (Task 4) must survive autograde even if the instructor's
 # source/ folder has its own results/ from running the solution notebook.
-LAB_IMAGES = [f"results/epoch_{n}.png" for n in range(5, 51, 5)] + ["results/final_grid.png", "results/loss_curve.png", "results/quality.json"]
+LAB_IMAGES = ([f"results/epoch_{n}.png" for n in range(5, 51, 5)] + [f"results/generator_epoch_{n}.pt" for n in (10, 20, 30, 50)]
+              + ["results/final_grid.png", "results/loss_curve.png", "results/quality.json", "results/seed.txt"])
 c.Autograde.exclude_overwriting = {"gan_mnist": LAB_IMAGES}

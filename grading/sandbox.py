@@ -11,7 +11,9 @@ Autograde button all read it):
   (sandbox/kernel.sh, installed by `make sandbox`) and what it needs are present; runs the notebook in
   it through ``SandboxKernelManager`` (IPC sockets in a private folder, no network); caps outputs as
   they arrive; ends the grading with a ``SandboxLimitError`` that names the limit when one is hit; and
-  refuses a graded folder that holds anything but regular files and folders afterwards.
+  refuses a graded folder that holds anything but regular files and folders afterwards. After each
+  test cell it takes away the evidence that cell's hidden tests saved (``helpers.evidence``), for
+  ``grading.verdicts.SaveVerdicts``; files that any other cell leaves there are deleted unread.
 
 ``GAN_UNSANDBOXED_AUTOGRADE=1`` is the one way to run student code outside the sandbox, for a trusted
 single-user setup; every notebook graded so is announced in the log. Students' Validate does not use
@@ -35,6 +37,8 @@ from nbclient.exceptions import DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
+
+from .rebuild import GRADING_METADATA
 
 SANDBOX_KERNEL = "gan-sandbox"
 SANDBOX_USER = "gan-sandbox"
@@ -117,6 +121,7 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw):
         self.run_dir = Path(tempfile.mkdtemp(prefix="gan-sandbox-"))
         (self.run_dir / "ipc").mkdir()
+        (self.run_dir / "evidence").mkdir()
         self.transport = "ipc"
         self.connection_file = str(self.run_dir / "kernel.json")
         self.ip = str(self.run_dir / "ipc" / "kernel")
@@ -173,9 +178,9 @@ class SandboxKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if self.run_dir and not restart:
-            ipc = self.run_dir / "ipc"
-            if os.path.ismount(ipc):  # kernel.sh's 1 MB tmpfs
-                subprocess.run(["umount", "--lazy", str(ipc)], check=False)
+            for mount in (self.run_dir / "ipc", self.run_dir / "evidence"):  # kernel.sh's tmpfs
+                if os.path.ismount(mount):
+                    subprocess.run(["umount", "--lazy", str(mount)], check=False)
             for cgroup in self.cgroups():
                 for _ in range(50):  # the sandbox's last processes may take a moment to go
                     try:
@@ -216,6 +221,8 @@ class SandboxedExecute(Execute):
     coalesce_streams = Bool(True)
     store_widget_state = Bool(False)  # widget state is the student's too, and uncapped
 
+    max_evidence_bytes = 64 << 20
+
     def preprocess(self, nb, resources=None, km=None):
         self._unsandboxed = os.environ.get(UNSANDBOXED_SWITCH) == "1"
         if self._unsandboxed:
@@ -230,8 +237,19 @@ class SandboxedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_seconds
         self._output_bytes, self._cut_cells = 0, set()
         self._work = resources["metadata"]["path"]
-        nb, resources = super().preprocess(nb, resources, km)
-        refuse_untrusted(resources["metadata"]["path"], "after grading, the graded folder")
+        # What the sanitize steps found (grading.rebuild) and the evidence, for grading.verdicts.SaveVerdicts.
+        self._evidence = Path(tempfile.mkdtemp(prefix="gan-evidence-"))
+        self._staging = Path(tempfile.mkdtemp(prefix="gan-evidence-staging-")) if self._unsandboxed else None
+        resources[GRADING_METADATA] = {**nb.metadata.get(GRADING_METADATA, {}), "evidence_dir": str(self._evidence)}
+        try:
+            nb, resources = super().preprocess(nb, resources, km)
+            refuse_untrusted(resources["metadata"]["path"], "after grading, the graded folder")
+        except BaseException:
+            shutil.rmtree(self._evidence, ignore_errors=True)
+            raise
+        finally:
+            if self._staging:
+                shutil.rmtree(self._staging, ignore_errors=True)
         return nb, resources
 
     def create_kernel_manager(self):
@@ -247,6 +265,8 @@ class SandboxedExecute(Execute):
         limits = {"GAN_SANDBOX_MEMORY_BYTES": self.memory_bytes, "GAN_SANDBOX_DISK_BYTES": self.disk_bytes,
                   "GAN_SANDBOX_CPU_SECONDS": self.cpu_seconds, "GAN_SANDBOX_PROCESSES": self.processes,
                   "GAN_SANDBOX_WALL_SECONDS": self.notebook_seconds + 120}
+        if self._staging:  # unsandboxed: the kernel gets a folder of its own for the evidence
+            limits["GAN_EVIDENCE_DIR"] = self._staging
         kwargs.setdefault("env", {**os.environ, **{name: str(value) for name, value in limits.items()}})
         await super().async_start_new_kernel(**kwargs)
 
@@ -258,11 +278,30 @@ class SandboxedExecute(Execute):
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
             raise SandboxLimitError(f"{self._why_the_kernel_died()} (cell {index})") from None
+        self._take_evidence(cell)
         limit = self._limit_hit()
         if limit:
             self.shutdown_kernel = "immediate"  # a kernel at its limits may not manage a graceful shutdown
             raise SandboxLimitError(f"{limit} (cell {index})")
         return cell, resources
+
+    def _take_evidence(self, cell):
+        """Move ``<grade_id>.pt`` away if ``cell`` is a test cell that saved it; delete anything else there."""
+        staging = self._staging or (self.km.run_dir / "evidence" if isinstance(self.km, SandboxKernelManager) else None)
+        if staging is None or not staging.is_dir():
+            return
+        nbgrader = cell.metadata.get("nbgrader", {})
+        expected = f"{nbgrader['grade_id']}.pt" if nbgrader.get("grade") and not nbgrader.get("solution") else None
+        for entry in os.scandir(staging):
+            info = entry.stat(follow_symlinks=False)
+            if entry.name == expected and stat.S_ISREG(info.st_mode) and info.st_size <= self.max_evidence_bytes:
+                fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
+                with os.fdopen(fd, "rb") as source, open(self._evidence / entry.name, "wb") as target:
+                    shutil.copyfileobj(source, target)
+            if stat.S_ISDIR(info.st_mode):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
 
     def _why_the_kernel_died(self):
         record = None

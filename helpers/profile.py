@@ -13,12 +13,17 @@ trains from scratch. ``GAN_CHECKPOINT=path`` turns checkpoints on for any run (t
 The full run's images always stay in ``full_results_dir``: Task 4 shows them, so the
 instructor grading an autograded notebook sees the student's own epoch 10/20/30 images.
 
+``PROFILE.seed`` is the notebook's SEED: 0 for the short run (grading and CI compare runs), and for
+the full run a number drawn once per results folder (kept in its ``seed.txt``), so that no two
+students' images are alike and identical images mean a copy. ``GAN_SEED=n`` sets it for either.
+
 Usage::
 
     PROFILE = lab_profile()
-    PROFILE.epochs, PROFILE.train_images, PROFILE.results_dir, PROFILE.checkpoint_path
+    PROFILE.epochs, PROFILE.train_images, PROFILE.results_dir, PROFILE.checkpoint_path, PROFILE.seed
 """
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
@@ -40,10 +45,24 @@ class Profile:
     full_results_dir: Path  # where the full run's images live (read by Task 4)
     quality_epochs: Tuple[int, ...]  # measure the digits after these epochs
     checkpoint_path: Optional[Path]  # None: no checkpoints, no resuming
+    seed_override: Optional[int] = None  # GAN_SEED
 
     @property
     def quick(self) -> bool:
         return self.name == "quick"
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (see the module's docstring); the full run's first call draws and keeps it."""
+        if self.seed_override is not None:
+            return self.seed_override
+        if self.quick:
+            return 0
+        path = self.results_dir / "seed.txt"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{secrets.randbelow(2**31)}\n")
+        return int(path.read_text())
 
 
 def lab_profile(env=None) -> Profile:
@@ -56,11 +75,12 @@ def lab_profile(env=None) -> Profile:
         raise ValueError(f"GAN_PROFILE must be 'full' or 'quick', not {name!r}")
     full_results_dir = Path(env.get("GAN_RESULTS_DIR") or "results")
     checkpoint = env.get("GAN_CHECKPOINT")
+    seed = int(env["GAN_SEED"]) if env.get("GAN_SEED", "").strip() else None
     if name == "full":
         return Profile("full", FULL_EPOCHS, None, full_results_dir, full_results_dir, QUALITY_EPOCHS,
-                       Path(checkpoint or full_results_dir / "checkpoint.pt"))
+                       Path(checkpoint or full_results_dir / "checkpoint.pt"), seed)
     return Profile("quick", QUICK_EPOCHS, QUICK_TRAIN_IMAGES, Path(QUICK_RESULTS_DIR), full_results_dir, (),
-                   Path(checkpoint) if checkpoint else None)
+                   Path(checkpoint) if checkpoint else None, seed)
 
 
 def _truthy(value) -> bool:

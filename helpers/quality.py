@@ -1,7 +1,8 @@
 """How good are the generated digits, in numbers (Task 4 and ``make bench``).
 
 A small CNN trained on MNIST by ``scripts/train_classifier.py`` (weights committed in
-``helpers/weights/mnist_cnn.pt``, 99%+ test accuracy) looks at 10,000 generated digits:
+``helpers/weights/mnist_cnn.pt``, 99%+ test accuracy, with its features' statistics for the real test
+digits in ``mnist_test_stats.pt``) looks at 10,000 generated digits:
 
 - ``fid``: Frechet distance between the CNN's 128 penultimate features of the generated digits
   and of the 10,000 real test digits (torchmetrics' ``FrechetInceptionDistance`` with the CNN as
@@ -10,9 +11,10 @@ A small CNN trained on MNIST by ``scripts/train_classifier.py`` (weights committ
 - ``coverage``: entropy of the predicted-digit histogram divided by log(10): 1.0 when all ten digits
   appear equally often, lower under mode collapse; ``rarest`` is the rarest digit's share times 10.
 
-The training loop records the figures of the student's run in ``results/quality.json``
-(:func:`record`); Task 4 shows them beside the reference run's (``reference_quality.json``, made
-by ``make bench-quality``) and the floor (:func:`comparison_table`).
+The training loop records the figures of the student's run in ``results/quality.json`` and the
+generator's weights in ``results/generator_epoch_N.pt`` (:func:`record`, half precision, 3 MB: the
+grader measures the figures again from them); Task 4 shows them beside the reference run's
+(``reference_quality.json``, made by ``make bench-quality``) and the floor (:func:`comparison_table`).
 
 Usage::
 
@@ -31,6 +33,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from .data import mnist_root
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "mnist_cnn.pt"
+REAL_STATS = WEIGHTS.with_name("mnist_test_stats.pt")  # real_test_statistics(), 130 kB
 REFERENCE = Path(__file__).resolve().parent / "reference_quality.json"
 RUN_FILE = "quality.json"  # in a run's results folder: {"10": figures, "20": ...}
 SAMPLES = 10_000  # generated digits per measurement, as many as the real test digits
@@ -78,12 +81,23 @@ def load_classifier() -> MnistCNN:
     return cnn.eval()
 
 
-@lru_cache(maxsize=1)
-def _fid_with_real_test_features() -> FrechetInceptionDistance:
+def real_test_statistics(fresh=False) -> dict:
+    """FID's real side: the sum, outer-product sum and count of the CNN's features of the 10,000 real test
+    digits, as ``make classifier`` saved them beside the weights (computed here if ``fresh`` or missing)."""
+    if REAL_STATS.is_file() and not fresh:
+        return torch.load(REAL_STATS, map_location="cpu", weights_only=True)
     fid = FrechetInceptionDistance(feature=_PrecomputedFeatures(), reset_real_features=False)
     with torch.no_grad():
         for batch in mnist_images(train=False).split(1000):
             fid.update(load_classifier().features(batch), real=True)  # (b, 128)
+    return {"sum": fid.real_features_sum, "cov_sum": fid.real_features_cov_sum, "count": fid.real_features_num_samples}
+
+
+@lru_cache(maxsize=1)
+def _fid_with_real_test_features() -> FrechetInceptionDistance:
+    fid = FrechetInceptionDistance(feature=_PrecomputedFeatures(), reset_real_features=False)
+    stats = real_test_statistics()
+    fid.real_features_sum, fid.real_features_cov_sum, fid.real_features_num_samples = stats["sum"], stats["cov_sum"], stats["count"]
     return fid
 
 
@@ -126,20 +140,28 @@ def real_floor(samples: int = SAMPLES) -> dict:
     return measure_images(mnist_images(train=True)[:samples])
 
 
+def weights_file(results_dir, epoch: int) -> Path:
+    return Path(results_dir) / f"generator_epoch_{epoch}.pt"
+
+
 def record(generator: nn.Module, epoch: int, results_dir) -> dict:
-    """Measure ``generator`` and add its figures under ``epoch`` to ``results_dir/quality.json``."""
+    """Measure ``generator``, add its figures under ``epoch`` to ``results_dir/quality.json`` and keep its
+    weights (half precision) in ``results_dir/generator_epoch_N.pt``."""
     path = Path(results_dir) / RUN_FILE
     runs = json.loads(path.read_text()) if path.is_file() else {}
     runs[str(epoch)] = figures = measure_generator(generator)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(runs, indent=1) + "\n")
+    torch.save({name: tensor.detach().half().cpu() for name, tensor in generator.state_dict().items()},
+               weights_file(results_dir, epoch))
     return figures
 
 
-def comparison_table(results_dir, epochs=(10, 20, 30)) -> str:
-    """A text table: this run's figures at ``epochs``, the reference run's, and the real-data floor."""
+def comparison_table(results_dir, epochs=(10, 20, 30), figures=None) -> str:
+    """A text table: this run's figures at ``epochs`` (from ``results_dir``, or ``figures`` as
+    {"10": {...}}), the reference run's, and the real-data floor."""
     path = Path(results_dir) / RUN_FILE
-    yours = json.loads(path.read_text()) if path.is_file() else {}
+    yours = figures if figures is not None else json.loads(path.read_text()) if path.is_file() else {}
     reference = json.loads(REFERENCE.read_text())
 
     def row(label, figures):

@@ -2,7 +2,8 @@
 # Start a student's kernel in the sandbox: the gan-sandbox kernelspec runs `kernel.sh CONNECTION_FILE`.
 #
 # grading/sandbox.py's SandboxKernelManager puts the connection file in a fresh folder of its own,
-# RUN_DIR/kernel.json, with the kernel's IPC sockets in RUN_DIR/ipc/ (a 1 MB tmpfs mounted here); nbgrader
+# RUN_DIR/kernel.json, with the kernel's IPC sockets in RUN_DIR/ipc/ (a 1 MB tmpfs mounted here) and
+# RUN_DIR/evidence/ (a 64 MB tmpfs, /evidence inside) for what the hidden tests save; nbgrader
 # starts this script in the submission's folder, autograded/<student>/<assignment>/. Student code then runs
 #   - as the unprivileged user gan-sandbox (made by `make sandbox`), in a user namespace of its own that
 #     can make no further ones, with no capabilities and no_new_privs;
@@ -31,7 +32,7 @@ ALLOWED_ENV=(NBGRADER_EXECUTION NBGRADER_VALIDATING GAN_PROFILE GAN_PRECISION MN
 
 fail() { echo "gan-sandbox: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "the sandbox needs root (to run student code as $user and to cap its memory)"
-[ -d "$run_dir/ipc" ] || fail "no IPC folder beside $connection_file: start this kernel through grading.sandbox.SandboxKernelManager"
+[ -d "$run_dir/ipc" ] && [ -d "$run_dir/evidence" ] || fail "no IPC folder beside $connection_file: start this kernel through grading.sandbox.SandboxKernelManager"
 for tool in bwrap setpriv prlimit timeout; do
   command -v "$tool" >/dev/null || fail "$tool is missing: run \`make sandbox\`"
 done
@@ -73,6 +74,8 @@ expose "$data"
 uid=$(id -u "$user" 2>/dev/null) || fail "the user $user is missing: run \`make sandbox\`"
 gid=$(id -g "$user")
 mount -t tmpfs -o "size=1m,nr_inodes=64,mode=0700,uid=$uid,gid=$gid" gan-sandbox-ipc "$run_dir/ipc"
+# The hidden tests' evidence for the trusted re-check (helpers/evidence.py), taken away after each cell.
+mount -t tmpfs -o "size=64m,nr_inodes=64,mode=0700,uid=$uid,gid=$gid" gan-sandbox-evidence "$run_dir/evidence"
 chmod 644 "$connection_file"
 drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs
       bwrap --unshare-user --disable-userns --dev-bind / / --)
@@ -85,9 +88,10 @@ find "$run_dir/files" -name "*.ipynb" -delete
 parents "$connection_file"
 args+=(--ro-bind "$run_dir/passwd" /etc/passwd --ro-bind "$run_dir/group" /etc/group
        --ro-bind "$connection_file" "$connection_file" --bind "$run_dir/ipc" "$run_dir/ipc"
+       --bind "$run_dir/evidence" /evidence
        --ro-bind "$run_dir/files" /submission --perms 0777 --size "$disk" --tmpfs "$submission" --chdir "$submission"
        --clearenv --setenv HOME /tmp --setenv PATH "$venv/bin:/usr/bin" --setenv LANG C.UTF-8
-       --setenv MPLCONFIGDIR /tmp/matplotlib --setenv USER "$user")
+       --setenv MPLCONFIGDIR /tmp/matplotlib --setenv USER "$user" --setenv GAN_EVIDENCE_DIR /evidence)
 for name in "${ALLOWED_ENV[@]}"; do
   [ -n "${!name+set}" ] && args+=(--setenv "$name" "${!name}")
 done

@@ -6,7 +6,10 @@ Usage (from the course root): .venv/bin/python scripts/autograde_all.py [gan_mni
 submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies, a
 sandbox limit) is reported and the others are still graded. Prints a table and writes
 autograde_report.csv: student, status (graded / skipped / refused / failed), autograded score, seconds,
-and the reason for the others. Exits 1 if any submission could not be graded, after grading all the others.
+the reason for the others, and what needs a person (``review``: code that needs review, tests the trusted
+re-check refuted, copied images; from the graded notebook's ``gan_grading`` record, grading/verdicts.py).
+Then compares the class (grading/similarity.py): solutions that read alike and identical result images
+go to integrity_report.csv. Exits 1 if any submission could not be graded, after grading all the others.
 
 Before anything runs, it stops with one message when the sandbox is not installed; a submission
 holding links or special files is refused without being read; the gradebook is copied to
@@ -25,10 +28,13 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook
 from tqdm import tqdm
 
+from grading.rebuild import GRADING_METADATA
 from grading.sandbox import SubmissionRefusedError, refuse_untrusted, sandbox_problem
+from grading.similarity import class_report
 
 BIN = Path(sys.executable).parent
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no escape sequences from a log into a terminal or CSV
@@ -110,6 +116,19 @@ def autograded_score(root: Path, assignment: str, student: str):
         return sum(n.code_score for n in submission.notebooks), sum(n.max_code_score for n in submission.notebooks)
 
 
+def needs_a_person(root: Path, assignment: str, student: str) -> str:
+    """What the graded notebook's record says needs a person, in one line ("" when nothing)."""
+    try:
+        nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+    except (OSError, ValueError):
+        return ""
+    record = nb.metadata.get(GRADING_METADATA, {})
+    parts = [f"needs review: {'; '.join(record.get('needs_review', []))}" if record.get("needs_review") else "",
+             f"refuted: {'; '.join(r.split(':')[0] for r in record.get('refuted', []))}" if record.get("refuted") else "",
+             f"copied images: {len(record.get('copied_images', []))}" if record.get("copied_images") else ""]
+    return " | ".join(p for p in parts if p)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="?", default="gan_mnist")
@@ -140,8 +159,10 @@ def main(argv=None) -> int:
                   f"from {backup}; the damaged file is {damaged}", file=sys.stderr)
             return 2
         score, max_score = autograded_score(root, args.assignment, student) if status in ("graded", "skipped") else (None, None)
+        review = needs_a_person(root, args.assignment, student) if status in ("graded", "skipped") else ""
         rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
-                     "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason)})
+                     "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason),
+                     "review": CONTROL_CHARACTERS.sub(" ", review)})
 
     with open(root / "autograde_report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -150,11 +171,22 @@ def main(argv=None) -> int:
     width = max(len(r["student"]) for r in rows)
     for r in rows:
         score = f"{r['score']:g}/{r['max_score']:g}" if r["score"] is not None else "-"
-        print(f"{r['student']:<{width}}  {r['status']:<7}  {score:>7}  {r['message']}")
+        print(f"{r['student']:<{width}}  {r['status']:<7}  {score:>7}  {r['message']}{'  ' + r['review'] if r['review'] else ''}")
     failed = [r["student"] for r in rows if r["status"] in ("failed", "refused")]
     seconds = [r["seconds"] for r in rows if r["status"] == "graded"]
     per = f", median {statistics.median(seconds):.1f} s per graded submission" if seconds else ""
     print(f"{len(rows) - len(failed)} of {len(rows)} submissions autograded{per}; report: {root / 'autograde_report.csv'}")
+    review = [r["student"] for r in rows if r["review"]]
+    if review:
+        print(f"need a person (formgrader flags them): {', '.join(review)}")
+    integrity = class_report(root, args.assignment)
+    with open(root / "integrity_report.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["kind", "students", "similarity", "detail"])
+        writer.writeheader()
+        writer.writerows(integrity)
+    print(f"class comparison: {sum(r['kind'] == 'similar code' for r in integrity)} pairs of similar solutions, "
+          f"{sum(r['kind'] == 'identical images' for r in integrity)} sets of identical images; "
+          f"report: {root / 'integrity_report.csv'}")
     if failed:
         print(f"could not be graded (score them by hand or ask for a new submission): {', '.join(failed)}")
     return 1 if failed else 0

@@ -48,3 +48,12 @@ def test_checkpoint_path_can_be_set_for_any_run():
 def test_unknown_profile_is_refused():
     with pytest.raises(ValueError, match="GAN_PROFILE must be 'full' or 'quick'"):
         lab_profile({"GAN_PROFILE": "fast"})
+
+
+def test_the_full_run_draws_its_seed_once_and_the_short_run_uses_zero(tmp_path):
+    full = lab_profile({"GAN_RESULTS_DIR": str(tmp_path / "a")})
+    assert full.seed == full.seed == int((tmp_path / "a" / "seed.txt").read_text())
+    others = {lab_profile({"GAN_RESULTS_DIR": str(tmp_path / name)}).seed for name in "bcd"}
+    assert len(others | {full.seed}) == 4, "each results folder (each student) gets a seed of its own"
+    assert lab_profile({"GAN_PROFILE": "quick"}).seed == 0
+    assert lab_profile({"GAN_PROFILE": "quick", "GAN_SEED": "7"}).seed == 7

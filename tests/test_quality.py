@@ -81,3 +81,9 @@ def test_reference_run_improves_and_is_far_above_the_floor():
     fids = [reference["figures"][str(epoch)]["fid"] for epoch in (10, 20, 30, 50)]
     assert fids == sorted(fids, reverse=True), f"the reference run's FID should fall with training: {fids}"
     assert reference["floor"]["fid"] < fids[-1]
+
+
+def test_committed_real_statistics_are_those_of_the_committed_classifier():
+    committed, fresh = quality.real_test_statistics(), quality.real_test_statistics(fresh=True)
+    assert committed["count"] == fresh["count"] == 10_000
+    assert torch.allclose(committed["sum"], fresh["sum"]) and torch.allclose(committed["cov_sum"], fresh["cov_sum"])

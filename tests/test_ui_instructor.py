@@ -3,13 +3,14 @@
 A scratch course (the repository's config, source/ and the two demo students' submissions) is
 generated and autograded with the real nbgrader, then served by JupyterLab with formgrader.
 """
-import json
 import shutil
 
+import nbformat
 import pytest
 
 from browser import JupyterServer, Steps, browser_page, saved_manual_grade
 from conftest import ASSIGNMENT, REPO, SOURCE_NB, nbgrader
+from grading.rebuild import GRADING_METADATA
 
 DEMOS = ("demo_complete", "demo_partial")
 # The images shown by the Task 4 cell, that is the last images before Task 4's grade box.
@@ -37,7 +38,8 @@ def formgrader(tmp_path_factory):
 
 
 def test_instructor_grades_task4_in_formgrader(formgrader):
-    quality = json.loads((REPO / "submitted" / "demo_complete" / ASSIGNMENT / "results" / "quality.json").read_text())
+    graded = nbformat.read(formgrader.root / "autograded" / "demo_complete" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    figures = graded.metadata[GRADING_METADATA]["task4_figures"]  # measured by the grader from the submitted weights
     with browser_page() as page:
         steps = Steps(page, "instructor")
         with steps("formgrader lists the assignment"):
@@ -59,8 +61,9 @@ def test_instructor_grades_task4_in_formgrader(formgrader):
             shown = page.evaluate(TASK4_IMAGES)
             assert shown and shown["width"] > 2.5 * shown["height"] > 0, f"no epoch 10/20/30 images before Task 4: {shown}"
             text = page.inner_text("#notebook-container")
-            for epoch in ("10", "20", "30"):  # the table under the images carries the student's own figures
-                assert f"epoch {epoch}, your run" in text and f"{quality[epoch]['fid']:.1f}" in text
+            assert "Figures measured by the grader" in text
+            for epoch in ("10", "20", "30"):  # the table under the images carries the grader's figures of the student's run
+                assert f"epoch {epoch}, your run" in text and f"{figures[epoch]['fid']:.1f}" in text
         with steps("score the Task 4 answer"):
             page.fill("#task4_answer", "3")
             page.fill("#task4_answer-comment", "Good comparison; cite the FID.")

@@ -19,7 +19,6 @@ import urllib.request
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbgrader.api import Gradebook
 
 from browser import JupyterServer, Steps, browser_page, saved_manual_grade
@@ -45,7 +44,7 @@ NOTES = f"""### Mallory's notes
 ANSWER = f"""{PAYLOAD_HTML}
 
 1. Tanh keeps the generated pixels in $(-1, 1)$, the range of the normalised real images."""
-# A code cell of mallory's own: its outputs are made when autograde runs it.
+# Code in one of mallory's answer cells: its outputs are made when autograde runs it.
 CODE = "\n".join([
     "from IPython.display import HTML, Javascript, Markdown, display",
     f"XSS, PNG = {XSS!r}, {PNG!r}",
@@ -66,11 +65,13 @@ IMAGES = """() => {
 
 
 def mallorys_notebook():
+    """The solution with payloads in answer cells (autograde runs and shows only those): Task 1 and 2 and
+    the code of Task 3."""
     nb = nbformat.read(SOURCE_NB, as_version=4)
     ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
     nb.cells[ids.index("task1_answer")].source = ANSWER
-    at = ids.index("task1_question")
-    nb.cells[at:at] = [new_markdown_cell(NOTES), new_code_cell(CODE)]
+    nb.cells[ids.index("task2_answer")].source = NOTES
+    nb.cells[ids.index("show_generated_digits")].source += "\n" + CODE
     return nb
 
 
@@ -82,7 +83,7 @@ def course(tmp_path_factory):
     nbgrader("autograde", ASSIGNMENT, cwd=root)
     nbgrader("generate_feedback", ASSIGNMENT, cwd=root)
     autograded = root / "autograded" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    code = next(c for c in nbformat.read(autograded, as_version=4).cells if c.source == CODE)
+    code = next(c for c in nbformat.read(autograded, as_version=4).cells if c.source.endswith(CODE))
     kinds = {key for output in code.outputs for key in output.get("data", {})}
     assert {"text/html", "application/javascript", "text/markdown", "image/png"} <= kinds, f"outputs: {code.outputs}"
     subprocess.run([str(VENV_BIN / "jupyter"), "nbconvert", "--to", "html", "--output-dir", str(root / "control"),
