@@ -1,8 +1,10 @@
 """The trusted re-check: key verdicts decided again, and Task 4's figures measured, by code that never runs
 the student's code.
 
-Usage: python -m grading.recheck EVIDENCE_DIR SOURCE_NOTEBOOK RESULTS_DIR [--known FOLDER ...]
-(run by grading.verdicts.SaveVerdicts after each graded notebook; prints one JSON object).
+Usage: python -m grading.recheck EVIDENCE_DIR|- SOURCE_NOTEBOOK RESULTS_DIR [--known FOLDER ...] [--samples N]
+(prints one JSON object). The grader starts it with ``-`` as soon as a notebook's grading begins
+(grading.sandbox.SandboxedExecute): it measures Task 4 on one core while the student's notebook runs,
+then reads the evidence folder's path from stdin, which grading.verdicts.SaveVerdicts sends at the end.
 
 - EVIDENCE_DIR holds ``<test grade_id>.pt`` files that the hidden tests saved during their own cell
   (``helpers.evidence``); each is loaded with ``weights_only=True`` (tensors and numbers only) and
@@ -292,15 +294,21 @@ def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("evidence_dir", type=Path)
+    parser.add_argument("evidence_dir", help="the evidence folder, or - to read its path from stdin after Task 4 "
+                                             "is measured (the grader starts this beside the student's kernel)")
     parser.add_argument("source_notebook", type=Path)
     parser.add_argument("results_dir", type=Path)
     parser.add_argument("--known", type=Path, nargs="*", default=[], help="folders of images others have seen")
     parser.add_argument("--samples", type=int, default=2000, help="generated digits per Task 4 figure")
     args = parser.parse_args(argv)
+    beside_the_kernel = args.evidence_dir == "-"
+    if beside_the_kernel:
+        torch.set_num_threads(1)  # one core's worth, no OpenMP team spinning against the kernel's
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # its first use imports torch._dynamo (1.7 s): now
     ref = reference.load(args.source_notebook)
-    print(json.dumps({"verdicts": verdicts(args.evidence_dir, ref),
-                      "task4": task4(args.results_dir, ref, [k for k in args.known if k.is_dir()], samples=args.samples)}))
+    task = task4(args.results_dir, ref, [k for k in args.known if k.is_dir()], samples=args.samples)
+    evidence_dir = sys.stdin.readline().strip() if beside_the_kernel else args.evidence_dir
+    print(json.dumps({"verdicts": verdicts(Path(evidence_dir), ref), "task4": task}))
     return 0
 
 

@@ -13,7 +13,8 @@ Autograde button all read it):
   they arrive; ends the grading with a ``SandboxLimitError`` that names the limit when one is hit; and
   refuses a graded folder that holds anything but regular files and folders afterwards. After each
   test cell it takes away the evidence that cell's hidden tests saved (``helpers.evidence``), for
-  ``grading.verdicts.SaveVerdicts``; files that any other cell leaves there are deleted unread.
+  ``grading.verdicts.SaveVerdicts``; files that any other cell leaves there are deleted unread. When
+  SaveVerdicts is configured, it starts the trusted re-check's process as the notebook starts.
 
 ``GAN_UNSANDBOXED_AUTOGRADE=1`` is the one way to run student code outside the sandbox, for a trusted
 single-user setup; every notebook graded so is announced in the log. Students' Validate does not use
@@ -39,6 +40,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
 from .rebuild import GRADING_METADATA
+from .verdicts import SaveVerdicts
 
 SANDBOX_KERNEL = "gan-sandbox"
 SANDBOX_USER = "gan-sandbox"
@@ -240,12 +242,17 @@ class SandboxedExecute(Execute):
         # What the sanitize steps found (grading.rebuild) and the evidence, for grading.verdicts.SaveVerdicts.
         self._evidence = Path(tempfile.mkdtemp(prefix="gan-evidence-"))
         self._staging = Path(tempfile.mkdtemp(prefix="gan-evidence-staging-")) if self._unsandboxed else None
-        resources[GRADING_METADATA] = {**nb.metadata.get(GRADING_METADATA, {}), "evidence_dir": str(self._evidence)}
+        record = resources[GRADING_METADATA] = {**nb.metadata.get(GRADING_METADATA, {}), "evidence_dir": str(self._evidence)}
+        if any(step.endswith(".SaveVerdicts") for step in self.config.get("Autograde", {}).get("autograde_preprocessors", [])):
+            record["recheck"] = SaveVerdicts(config=self.config).start_recheck(resources)  # beside the kernel, never in it
         try:
             nb, resources = super().preprocess(nb, resources, km)
             refuse_untrusted(resources["metadata"]["path"], "after grading, the graded folder")
         except BaseException:
             shutil.rmtree(self._evidence, ignore_errors=True)
+            if "recheck" in record:
+                record["recheck"].kill()
+                record["recheck"].wait()
             raise
         finally:
             if self._staging:

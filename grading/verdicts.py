@@ -2,7 +2,8 @@
 
 ``SaveVerdicts`` replaces nbgrader's ``SaveAutoGrades`` (nbgrader_config.py). Before scores are saved it
 runs ``grading.recheck`` in a fresh process on the evidence that the hidden tests left during their own
-cells (collected by grading.sandbox.SandboxedExecute) and on the submission's ``results/``. Then:
+cells (collected by grading.sandbox.SandboxedExecute, which also starts that process as the notebook
+starts, so that Task 4 is measured while the notebook runs) and on the submission's ``results/``. Then:
 
 - a submission whose code needs review (``grading.rebuild.ScreenStudentCode``) gets 0 for every
   autograded test, each marked as needing a manual grade, and the findings as the comment of the cell
@@ -48,15 +49,18 @@ class SaveVerdicts(SaveAutoGrades):
                                         "and the course's own results/.").tag(config=True)
 
     def preprocess(self, nb, resources):
-        self.notebook_id, self.assignment_id, self.student_id, self.db_url = (
-            resources["nbgrader"][key] for key in ("notebook", "assignment", "student", "db_url"))
+        self._ids(resources)
         record = dict(resources.get(GRADING_METADATA) or {})
         evidence_dir = record.pop("evidence_dir", None)
+        recheck = record.pop("recheck", None) or self.start_recheck(resources)
         try:
-            trusted = self._recheck(evidence_dir, resources)
+            out, err = recheck.communicate(f"{evidence_dir or os.devnull}\n", timeout=600)
         finally:
             if evidence_dir:
                 shutil.rmtree(evidence_dir, ignore_errors=True)
+        if recheck.returncode != 0:
+            raise RuntimeError(f"the trusted re-check failed: {err.strip()[-500:]}")
+        trusted = json.loads(out)
         self._needs_review = record.get("needs_review", [])
         self._trusted = trusted["verdicts"]
         self._refuted = []
@@ -75,20 +79,24 @@ class SaveVerdicts(SaveAutoGrades):
             gradebook.db.commit()
         return nb, resources
 
-    def _recheck(self, evidence_dir, resources):
+    def _ids(self, resources):
+        self.notebook_id, self.assignment_id, self.student_id, self.db_url = (
+            resources["nbgrader"][key] for key in ("notebook", "assignment", "student", "db_url"))
+
+    def start_recheck(self, resources):
+        """Start grading.recheck on this submission: it measures Task 4 at once, then waits on stdin for the
+        evidence folder (grading.sandbox.SandboxedExecute starts it before the notebook runs)."""
+        self._ids(resources)
         graded = Path(resources["metadata"]["path"])
         coursedir = CourseDirectory(config=self.config)
         own = Path(coursedir.format_path(coursedir.submitted_directory, self.student_id, self.assignment_id), "results").resolve()
         known = self.known_images or [str(p) for p in sorted(REPO.glob(f"submitted/demo_*/{self.assignment_id}/results"))] + [
             str(Path(coursedir.root) / "results")]
         known = [k for k in known if Path(k).resolve() != own]
-        args = [sys.executable, "-m", "grading.recheck", evidence_dir or os.devnull, source_notebook_path(self.config, resources),
+        args = [sys.executable, "-m", "grading.recheck", "-", source_notebook_path(self.config, resources),
                 str(graded / "results"), "--samples", str(self.task4_samples), "--known", *known]
-        proc = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
-        if proc.returncode != 0:
-            raise RuntimeError(f"the trusted re-check failed: {proc.stderr.strip()[-500:]}")
-        return json.loads(proc.stdout)
+        return subprocess.Popen(args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
     def _is_test(self, cell):
         return cell.cell_type == "code" and not cell.metadata.nbgrader.get("solution")
