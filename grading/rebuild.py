@@ -49,18 +49,11 @@ def source_notebook_path(config, resources):
     return os.path.join(folder, f"{resources['nbgrader']['notebook']}.ipynb")
 
 
-class CourseNotebook(NbGraderPreprocessor):
-    """A step that reads the instructor's source notebook of the notebook being graded."""
-
-    def source_notebook(self, resources):
-        return nbformat.read(source_notebook_path(self.config, resources), as_version=4)
-
-
-class RebuildFromSource(CourseNotebook):
+class RebuildFromSource(NbGraderPreprocessor):
     """Replace the submitted notebook by the course's, with the student's solution cells put in."""
 
     def preprocess(self, nb, resources):
-        source = self.source_notebook(resources)
+        source = nbformat.read(source_notebook_path(self.config, resources), as_version=4)
         template, _ = ClearSolutions(config=self.config).preprocess(copy.deepcopy(source), {})
         solution_ids = [grade_id(c) for c in template.cells if is_solution(c)]
         known_ids = {grade_id(c) for c in template.cells if grade_id(c)}
@@ -96,7 +89,7 @@ class RebuildFromSource(CourseNotebook):
         return template, resources
 
 
-class ScreenStudentCode(CourseNotebook):
+class ScreenStudentCode(NbGraderPreprocessor):
     """Read every student code cell; name what reaches into the grader (``grading.screening``)."""
 
     enabled = Bool(True, help="Screen the student's code (switch off only to test the layers behind it).").tag(config=True)

@@ -24,6 +24,7 @@ then reads the evidence folder's path from stdin, which grading.verdicts.SaveVer
 """
 import argparse
 import base64
+import copy
 import hashlib
 import io
 import json
@@ -113,12 +114,17 @@ def check_generator_range(e, ref):
     _check(saturated.min() < -0.99 and saturated.max() > 0.99, "for huge inputs the outputs do not reach -1 and 1 (Tanh)")
 
 
-def check_generator_architecture(e, ref):
-    generator = into_reference(ref.Generator(), e["state"], "generator")
+def _computes_like_the_reference(model, e, inputs, what, atol):
+    """The saved outputs ``e["out"]`` are ``model`` (a reference class) with the saved weights on ``e[inputs]``."""
+    reference = into_reference(model, e["state"], what)
     with torch.no_grad():
-        expected = generator(e["z"].float())
-    if not (e["out"].shape == expected.shape and torch.allclose(e["out"].float(), expected, atol=1e-5)):
-        raise ArchitectureDiffers("the generator's outputs are not those of the reference architecture with the same weights")
+        expected = reference(e[inputs].float())
+    if not (e["out"].shape == expected.shape and torch.allclose(e["out"].float(), expected, atol=atol)):
+        raise ArchitectureDiffers(f"the {what}'s outputs are not those of the reference architecture with the same weights")
+
+
+def check_generator_architecture(e, ref):
+    _computes_like_the_reference(ref.Generator(), e, "z", "generator", atol=1e-5)
 
 
 def check_discriminator_shape_range(e, ref):
@@ -129,11 +135,7 @@ def check_discriminator_shape_range(e, ref):
 
 
 def check_discriminator_architecture(e, ref):
-    discriminator = into_reference(ref.Discriminator(), e["state"], "discriminator")
-    with torch.no_grad():
-        expected = discriminator(e["x"].float())
-    if not (e["out"].shape == expected.shape and torch.allclose(e["out"].float(), expected, atol=1e-6)):
-        raise ArchitectureDiffers("the discriminator's outputs are not those of the reference architecture with the same weights")
+    _computes_like_the_reference(ref.Discriminator(), e, "x", "discriminator", atol=1e-6)
 
 
 def check_train_step_updates(e, ref):
@@ -142,15 +144,12 @@ def check_train_step_updates(e, ref):
     _check(_changed(e["start_g"], e["after_g"]), "train_step did not change the generator")
 
 
-def _reference_pair(ref, e):
-    generator = into_reference(ref.Generator(), e["start_g"], "generator").train()
-    discriminator = into_reference(ref.Discriminator(), e["start_d"], "discriminator").train()
-    return (generator, discriminator, torch.optim.Adam(generator.parameters(), lr=ref.LR, betas=ref.BETAS),
-            torch.optim.Adam(discriminator.parameters(), lr=ref.LR, betas=ref.BETAS))
-
-
 def check_train_step_recipe(e, ref):
-    pair = _reference_pair(ref, e)
+    start = {"generator": into_reference(ref.Generator(), e["start_g"], "generator"),
+             "discriminator": into_reference(ref.Discriminator(), e["start_d"], "discriminator")}
+    generator, discriminator = (copy.deepcopy(start[what]).train() for what in ("generator", "discriminator"))
+    pair = (generator, discriminator, torch.optim.Adam(generator.parameters(), lr=ref.LR, betas=ref.BETAS),
+            torch.optim.Adam(discriminator.parameters(), lr=ref.LR, betas=ref.BETAS))
     _check(isinstance(e["losses"], list) and len(e["losses"]) == len(e["batches"]), "losses missing")
     for step, ((real, noise), (d_s, g_s)) in enumerate(zip(e["batches"], e["losses"]), 1):
         d_r, g_r = ref.train_step(*pair, nn.BCELoss(), real.float(), noise.float())
@@ -158,10 +157,9 @@ def check_train_step_recipe(e, ref):
                f"step {step}: d_loss {d_s:.5f}, the reference's {d_r:.5f}")
         _check(math.isclose(g_s, g_r, rel_tol=1e-3), f"step {step}: g_loss {g_s:.5f}, the reference's {g_r:.5f}")
     for what, index, cls in [("generator", 0, ref.Generator), ("discriminator", 1, ref.Discriminator)]:
-        start = into_reference(cls(), e[f"start_{what[0]}"], what)
         student = into_reference(cls(), e[f"after_{what[0]}"], what)
-        delta_s = torch.cat([(a - b).flatten() for a, b in zip(student.parameters(), start.parameters())])
-        delta_r = torch.cat([(a - b).flatten() for a, b in zip(pair[index].parameters(), start.parameters())])
+        delta_s = torch.cat([(a - b).flatten() for a, b in zip(student.parameters(), start[what].parameters())])
+        delta_r = torch.cat([(a - b).flatten() for a, b in zip(pair[index].parameters(), start[what].parameters())])
         rel = ((delta_s - delta_r).norm() / delta_r.norm()).item()
         _check(rel < 0.02, f"after 3 steps the {what}'s update differs from the reference's by {rel:.1%}")
 
@@ -248,14 +246,15 @@ def side_by_side(pictures):
     return buffer.getvalue()
 
 
+def pictures_in(folder):
+    """{file name: (RGB image, pixel hash)} of the sound PNG images in ``folder``."""
+    found = {path.name: _picture(path) for path in sorted(Path(folder).glob("*.png"))}
+    return {name: picture for name, picture in found.items() if picture}
+
+
 def pixel_hashes(folder):
     """{pixel hash: file name} of the PNG images in ``folder``."""
-    found = {}
-    for path in sorted(Path(folder).glob("*.png")):
-        picture = _picture(path)
-        if picture:
-            found[picture[1]] = path.name
-    return found
+    return {digest: name for name, (_, digest) in pictures_in(folder).items()}
 
 
 def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
@@ -265,7 +264,7 @@ def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
 
     results = Path(results)
     report = {"figures": {}, "image": None, "copied": [], "problems": []}
-    pictures = {}
+    submitted, pictures = pictures_in(results), {}
     for epoch in epochs:
         weights = quality.weights_file(results, epoch)
         try:
@@ -276,7 +275,7 @@ def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
                 report["figures"][str(epoch)] = quality.measure_generator(into_reference(ref.Generator(), state, "generator"), samples)
         except Exception as err:  # Refuted, or a file that is not a state dict
             report["problems"].append(f"{weights.name}: {err}")
-        picture = _picture(results / f"epoch_{epoch}.png")
+        picture = submitted.get(f"epoch_{epoch}.png")
         if picture:
             pictures[f"epoch {epoch}"] = picture[0]
         else:
@@ -284,7 +283,7 @@ def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
     if pictures:
         report["image"] = base64.b64encode(side_by_side(pictures)).decode()
     report["table"] = quality.comparison_table(results, epochs, figures=report["figures"])
-    own = pixel_hashes(results)
+    own = {digest: name for name, (_, digest) in submitted.items()}
     for folder in known:
         same = sorted(own[digest] for digest in pixel_hashes(folder) if digest in own)
         if same:

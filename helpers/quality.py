@@ -81,12 +81,17 @@ def load_classifier() -> MnistCNN:
     return cnn.eval()
 
 
+def _fid() -> FrechetInceptionDistance:
+    """FID on the CNN's features, computed by the caller; the real side kept across ``reset()``."""
+    return FrechetInceptionDistance(feature=_PrecomputedFeatures(), reset_real_features=False)
+
+
 def real_test_statistics(fresh=False) -> dict:
     """FID's real side: the sum, outer-product sum and count of the CNN's features of the 10,000 real test
     digits, as ``make classifier`` saved them beside the weights (computed here if ``fresh`` or missing)."""
     if REAL_STATS.is_file() and not fresh:
         return torch.load(REAL_STATS, map_location="cpu", weights_only=True)
-    fid = FrechetInceptionDistance(feature=_PrecomputedFeatures(), reset_real_features=False)
+    fid = _fid()
     with torch.no_grad():
         for batch in mnist_images(train=False).split(1000):
             fid.update(load_classifier().features(batch), real=True)  # (b, 128)
@@ -95,7 +100,7 @@ def real_test_statistics(fresh=False) -> dict:
 
 @lru_cache(maxsize=1)
 def _fid_with_real_test_features() -> FrechetInceptionDistance:
-    fid = FrechetInceptionDistance(feature=_PrecomputedFeatures(), reset_real_features=False)
+    fid = _fid()
     stats = real_test_statistics()
     fid.real_features_sum, fid.real_features_cov_sum, fid.real_features_num_samples = stats["sum"], stats["cov_sum"], stats["count"]
     return fid

@@ -82,6 +82,11 @@ def submit(root, student, notebook):
     return folder
 
 
+def graded_notebook(root, student):
+    """The autograded notebook of one student's submission."""
+    return nbformat.read(root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+
 def auto_scores(root, student):
     """{grade_id: auto_score} of the autograder test cells of one student's submission."""
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:

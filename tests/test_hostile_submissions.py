@@ -31,8 +31,8 @@ import pytest
 from nbformat.v4 import new_code_cell
 from nbgrader.api import Gradebook
 
-from conftest import (ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points, nbgrader,
-                      nbgrader_cells, new_course, submit)
+from conftest import (ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points, graded_notebook,
+                      nbgrader, nbgrader_cells, new_course, submit)
 from grading.rebuild import GRADING_METADATA
 from grading.recheck import CHECKS
 from grading.sandbox import sandbox_problem, untrusted_entries
@@ -319,7 +319,7 @@ def lost_tests(root, student, source_nb):
 
 
 def printed(root, student):
-    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    nb = graded_notebook(root, student)
     return "".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
 
 
@@ -369,7 +369,7 @@ def test_harmless_once_contained_and_graded_in_full(hostile_course, source_nb, s
 
 def test_an_endless_cell_is_cut_off_at_the_cell_timeout(hostile_course):
     root = hostile_course[0]
-    nb = nbformat.read(root / "autograded" / "loops_forever" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    nb = graded_notebook(root, "loops_forever")
     assert any(o.get("ename") == "CellTimeoutError" for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
 
 
@@ -385,7 +385,7 @@ def test_flooded_output_is_cut_to_the_limits(hostile_course):
 
 def graded_record(root, student):
     """The graded notebook's ``gan_grading`` record and its first cell (the grader's notes)."""
-    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    nb = graded_notebook(root, student)
     return nb.metadata[GRADING_METADATA], nb.cells[0].source
 
 
@@ -460,7 +460,7 @@ def test_task4_shows_the_graders_figures_and_names_copied_images(hostile_course)
     assert report["fakes_task4"]["status"] == "graded" and report["fakes_task4"]["review"].startswith("copied images"), report["fakes_task4"]
     record, notes = graded_record(root, "fakes_task4")
     assert record["copied_images"] and str(DEMO_RESULTS) in record["copied_images"][0] and "Copied images" in notes
-    nb = nbformat.read(root / "autograded" / "fakes_task4" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    nb = graded_notebook(root, "fakes_task4")
     task4 = nbgrader_cells(nb)["task4_images"]
     shown = "".join(o.get("text", "") for o in task4.outputs)
     assert "Figures measured by the grader" in shown and "1.2" not in shown.split("reference run")[0], shown

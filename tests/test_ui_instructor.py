@@ -5,11 +5,10 @@ generated and autograded with the real nbgrader, then served by JupyterLab with 
 """
 import shutil
 
-import nbformat
 import pytest
 
 from browser import JupyterServer, Steps, browser_page, saved_manual_grade
-from conftest import ASSIGNMENT, REPO, SOURCE_NB, nbgrader
+from conftest import ASSIGNMENT, REPO, SOURCE_NB, graded_notebook, nbgrader
 from grading.rebuild import GRADING_METADATA
 
 DEMOS = ("demo_complete", "demo_partial")
@@ -38,8 +37,7 @@ def formgrader(tmp_path_factory):
 
 
 def test_instructor_grades_task4_in_formgrader(formgrader):
-    graded = nbformat.read(formgrader.root / "autograded" / "demo_complete" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    figures = graded.metadata[GRADING_METADATA]["task4_figures"]  # measured by the grader from the submitted weights
+    figures = graded_notebook(formgrader.root, "demo_complete").metadata[GRADING_METADATA]["task4_figures"]  # measured by the grader from the submitted weights
     with browser_page() as page:
         steps = Steps(page, "instructor")
         with steps("formgrader lists the assignment"):

@@ -6,10 +6,9 @@ solution and submitted as one student; the whole batch is autograded with real n
 student must lose exactly the points of the test cells the entry names (none for correct variants),
 with no finding of the screening and no verdict refuted by the trusted re-check (grading/verdicts.py).
 """
-import nbformat
 import pytest
 
-from conftest import ASSIGNMENT, auto_scores, autograded_test_points, nbgrader, new_course, submit
+from conftest import ASSIGNMENT, auto_scores, autograded_test_points, graded_notebook, nbgrader, new_course, submit
 from grading.rebuild import GRADING_METADATA
 from wrong_submissions import CATALOGUE, CORRECT_VARIANTS, RECIPE
 
@@ -41,8 +40,7 @@ def test_wrong_submission_loses_exactly_the_expected_points(graded_catalogue, so
 @pytest.mark.parametrize("wrong", SUBMISSIONS, ids=lambda w: w.name)
 def test_honest_work_needs_no_review_and_the_trusted_recheck_agrees(graded_catalogue, wrong):
     """No finding of the screening, no verdict the trusted re-check refutes, for right and wrong answers alike."""
-    nb = nbformat.read(graded_catalogue / "autograded" / wrong.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
-    record = nb.metadata[GRADING_METADATA]
+    record = graded_notebook(graded_catalogue, wrong.name).metadata[GRADING_METADATA]
     assert (record["needs_review"], record["refuted"], record["notes"]) == ([], [], [])
     passed = {gid for gid, verdict in record["trusted"].items() if verdict["passed"]}
     assert not passed & wrong.loses, f"the trusted re-check passed {sorted(passed & wrong.loses)}, which the tests fail"
