@@ -1,19 +1,24 @@
-# GAN-on-MNIST course: `make lab` trains the full lab, `make test` runs every test.
+# GAN-on-MNIST course: `make lab` trains the full lab, `make test` runs every test (`make check`: the fast tier).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # nbgrader runs helper programs (alembic, jupyter) by name: find the venv's first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-NOTEBOOK := source/gan_mnist/gan_mnist.ipynb
+ASSIGNMENT ?= gan_mnist
+NOTEBOOK := source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
+PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
+	--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: install sandbox ui-deps lab test ui-test autograde demo bench bench-quality bench-autograde classifier release record clean
+.PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
+	bench bench-quality bench-autograde classifier clean
 
+# The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 # The sandbox that autograde runs students' code in: bubblewrap, the gan-sandbox user and kernelspec (as root).
@@ -25,35 +30,53 @@ sandbox: install
 ui-deps: install
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-# The whole lab, 50 epochs, with the instructor's solutions: writes results/epoch_5.png ...
-# results/epoch_50.png, results/final_grid.png, results/loss_curve.png and the executed notebook.
+# The whole lab, 50 epochs, with the instructor's solutions, epoch by epoch in the terminal: writes
+# results/epoch_5.png ... results/epoch_50.png, results/final_grid.png, results/loss_curve.png and the executed notebook.
 lab: install
-	GAN_PROFILE=full GAN_RESULTS_DIR=$(CURDIR)/results $(BIN)/jupyter nbconvert --to notebook --execute \
-		--ExecutePreprocessor.timeout=-1 --output-dir results --output gan_mnist_executed.ipynb $(NOTEBOOK)
+	GAN_PROFILE=full GAN_RESULTS_DIR=$(CURDIR)/results $(BIN)/python tools/run_lab.py $(NOTEBOOK) \
+		--output-dir results --output $(ASSIGNMENT)_executed.ipynb
 
-# Unit tests, nbval regression of the source notebook (short profile), release sync, real autograding,
-# and the browser tests of JupyterLab and formgrader.
+# The fast tier (about 1 minute): unit tests, nbval regression of the source notebook (short profile), release sync.
+check: install
+	$(PYTEST) -m "not slow and not browser" tests $(NOTEBOOK)
+
+# Every test: the fast tier, real sandboxed autograding of one shared graded class, the seed sweep, the
+# instructor's path on a fresh copy of the repository, and the browser tests of JupyterLab and formgrader.
 test: install sandbox ui-deps
-	GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) \
-		--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		tests $(NOTEBOOK)
+	$(PYTEST) $(PYTEST_ARGS) tests $(NOTEBOOK)
 
 # Only the browser tests (screenshots of every step in ui-artifacts/).
 ui-test: install sandbox ui-deps
-	$(BIN)/python -m pytest -p no:cacheprovider tests/test_ui_student.py tests/test_ui_instructor.py tests/test_ui_sanitize.py
+	$(PYTEST) -m browser tests
 
-# Autograde every submission in submitted/ (sandboxed), one student at a time, with a summary.
+# Regenerate the student version in release/ from source/ (commit both) and enter it in the class's gradebook.
+release: install
+	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
+
+# Autograde the submissions in submitted/ not graded yet (sandboxed), one student at a time, with a report.
 autograde: install sandbox
-	$(BIN)/python scripts/autograde_all.py gan_mnist
+	$(BIN)/python -m grading.batch $(ASSIGNMENT)
 
-# The demo class (nbgrader's example-course style): two demo students' submissions, autograded,
-# their feedback and grades.csv, all committed.
-demo: release sandbox
+# Autograde every submission again: first a timestamped copy and export of the gradebook (gradebook-backups/);
+# manual scores and comments stay.
+regrade: install sandbox
+	$(BIN)/python -m grading.batch $(ASSIGNMENT) --regrade
+
+# The demo class, in its own course root demo/ (nbgrader's example-course style): two demo students'
+# submissions, autograded, their feedback and grades.csv, all committed. Touches nothing outside demo/.
+demo: sandbox
 	$(BIN)/python -m grading.demo
-	rm -rf autograded/demo_* feedback/demo_*
-	$(BIN)/python scripts/autograde_all.py gan_mnist --force
-	$(BIN)/nbgrader generate_feedback gan_mnist --force
-	$(BIN)/nbgrader export
+	rm -rf demo/autograded demo/feedback demo/release demo/gradebook.db
+	cd demo && nbgrader generate_assignment $(ASSIGNMENT)
+	$(BIN)/python -m grading.batch $(ASSIGNMENT) --root demo
+	cd demo && nbgrader generate_feedback $(ASSIGNMENT) && nbgrader export
+
+# After editing the source notebook: re-record the outputs nbval compares, regenerate release/ (the class's
+# gradebook is left alone: `make release` enters a changed assignment there) and the demo class.
+record: install
+	GAN_PROFILE=quick $(BIN)/python -m grading.record $(NOTEBOOK)
+	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --no-db
+	$(MAKE) demo
 
 # Training speed, the plain way against the lab's way, side by side (medians; last line JSON), the
 # real-data quality floor and the recorded 50-epoch quality runs.
@@ -65,23 +88,15 @@ bench: install
 bench-quality: install
 	$(BIN)/python benchmarks/quality_runs.py
 
-# Retrain the MNIST classifier behind helpers.quality (writes helpers/weights/mnist_cnn.pt and mnist_test_stats.pt).
-classifier: install
-	$(BIN)/python scripts/train_classifier.py
-
 # Seconds per submission graded by `make autograde`'s command, with the checks of grading/verdicts.py and with
 # nbgrader's own steps, side by side.
 bench-autograde: install sandbox
 	$(BIN)/python benchmarks/autograde_batch.py
 
-# Regenerate the student version in release/ from source/ (commit both).
-release: install
-	$(BIN)/nbgrader generate_assignment gan_mnist --force
+# Retrain the MNIST classifier behind helpers.quality (writes helpers/weights/mnist_cnn.pt and mnist_test_stats.pt).
+classifier: install
+	$(BIN)/python tools/train_classifier.py
 
-# Re-record the reference outputs that nbval compares, then regenerate release/ and the demo class.
-record: install
-	GAN_PROFILE=quick $(BIN)/python scripts/record_outputs.py $(NOTEBOOK)
-	$(MAKE) demo
-
+# Training outputs only: the real class's folders and gradebook are never deleted by a make target.
 clean:
-	rm -rf results source/gan_mnist/results_quick gradebook.db
+	rm -rf results source/*/results_quick demo/release

@@ -5,7 +5,7 @@ Usage: .venv/bin/python benchmarks/autograde_batch.py [--students 12] [--rounds 
 
 Builds scratch copies of the course with N submissions each (every third one the untouched release,
 the rest the instructor's solution with the demo class's results/ folder, so that Task 4's figures are
-measured) and grades them with the instructor's command (scripts/autograde_all.py: one nbgrader run per
+measured) and grades them with the instructor's command (grading/batch.py: one nbgrader run per
 student, in the sandbox), in each round one course as configured ("verified": notebook rebuilt from
 the source, code screened, trusted re-check, Task 4 figures by the grader) and one with nbgrader's own
 sanitize and save steps ("nbgrader", as before those checks), in alternating order. Prints one JSON
@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "gan_mnist"
-DEMO_RESULTS = REPO / "submitted" / "demo_complete" / ASSIGNMENT / "results"
+DEMO_RESULTS = REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "results"
 NBGRADER_STEPS = """
 c.Autograde.sanitize_preprocessors = ["grading.sandbox.CheckSubmittedFiles", "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds", "nbgrader.preprocessors.OverwriteKernelspec",
@@ -57,7 +57,7 @@ def graded_class(root, n, env, verified):
         if step == "source":
             shutil.copytree(DEMO_RESULTS, folder / "results")
     started = time.perf_counter()
-    subprocess.run([sys.executable, str(REPO / "scripts" / "autograde_all.py"), ASSIGNMENT, "--root", str(root)],
+    subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root)], cwd=REPO,
                    env=env, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     with open(root / "autograde_report.csv") as f:

@@ -1,4 +1,4 @@
-"""Train the recipe for 50 epochs the plain way and the lab's way and measure the digits they make.
+"""Train the notebook's solution for 50 epochs the plain way and the lab's way and measure the digits they make.
 
 Usage: .venv/bin/python benchmarks/quality_runs.py [--ways plain lab lab-fp32] [--seeds 0 1] [--epochs 50]
 (`make bench-quality`; about 45 minutes on 2 CPU cores for the default 2 seeds x 3 ways)
@@ -15,15 +15,14 @@ import json
 import os
 import platform
 import statistics
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import recipe  # noqa: E402
-from helpers import quality  # noqa: E402
-from helpers.profile import QUALITY_EPOCHS  # noqa: E402
+from helpers import quality
+from helpers.profile import QUALITY_EPOCHS
+
+import recipe  # benchmarks/ itself: a script's folder is first on sys.path
 
 RUNS_FILE = Path(__file__).resolve().parent / "quality_runs.json"
 

@@ -15,15 +15,13 @@ import resource
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import recipe  # noqa: E402
-from quality_runs import RUNS_FILE, machine  # noqa: E402
+from helpers import quality
 
-from helpers import quality  # noqa: E402
+import recipe  # benchmarks/ itself: a script's folder is first on sys.path
+from quality_runs import RUNS_FILE, machine
 
 
 def worker(way, epochs, train_images):

@@ -1,6 +1,7 @@
-"""Write the two demo students' submissions from the current release and source notebooks.
+"""Write the two demo students' submissions, in the demo class's own course root demo/, from the
+current release and source notebooks.
 
-Usage: .venv/bin/python -m grading.demo   (run by `make demo`)
+Usage: .venv/bin/python -m grading.demo   (run by `make demo`, which then grades them in demo/)
 
 - demo_complete: the release notebook with every solution and written answer filled in from
   source/, plus results/ images of a full 50-epoch run (kept in the repository).
@@ -11,6 +12,7 @@ from pathlib import Path
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
+DEMO_ROOT = REPO / "demo"
 ASSIGNMENT = "gan_mnist"
 PARTIAL_ANSWERS = {"transform", "generator", "task1_answer"}
 
@@ -34,7 +36,7 @@ def read_step(step):
 
 def main():
     for student, grade_ids in [("demo_complete", None), ("demo_partial", PARTIAL_ANSWERS)]:
-        folder = REPO / "submitted" / student / ASSIGNMENT
+        folder = DEMO_ROOT / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(filled(read_step("release"), read_step("source"), grade_ids), folder / f"{ASSIGNMENT}.ipynb")
         print(f"wrote {folder / f'{ASSIGNMENT}.ipynb'}")

@@ -1,6 +1,6 @@
 """The class seen side by side: solutions that read alike and result images that are the same.
 
-``class_report(root, assignment)`` (run by scripts/autograde_all.py after each batch) compares every
+``class_report(root, assignment)`` (run by grading/batch.py after each batch) compares every
 submission in ``submitted/`` with every other and with the instructor's solution:
 
 - code: the student's answer cells, normalised (parsed and written back by Python's ``ast``: no

@@ -13,7 +13,7 @@ starts, so that Task 4 is measured while the notebook runs) and on the submissio
   weights, whatever the student's kernel printed there, and names images copied from the demo class or
   the instructor's run;
 - everything found goes into a "Grader's notes" cell at the top of the graded notebook and into its
-  metadata (``gan_grading``, read by scripts/autograde_all.py's report), and the submission is flagged
+  metadata (``gan_grading``, read by grading/batch.py's report), and the submission is flagged
   in formgrader when something needs a person.
 """
 import json
@@ -90,7 +90,7 @@ class SaveVerdicts(SaveAutoGrades):
         graded = Path(resources["metadata"]["path"])
         coursedir = CourseDirectory(config=self.config)
         own = Path(coursedir.format_path(coursedir.submitted_directory, self.student_id, self.assignment_id), "results").resolve()
-        known = self.known_images or [str(p) for p in sorted(REPO.glob(f"submitted/demo_*/{self.assignment_id}/results"))] + [
+        known = self.known_images or [str(p) for p in sorted(REPO.glob(f"demo/submitted/demo_*/{self.assignment_id}/results"))] + [
             str(Path(coursedir.root) / "results")]
         known = [k for k in known if Path(k).resolve() != own]
         args = [sys.executable, "-m", "grading.recheck", "-", source_notebook_path(self.config, resources),

@@ -7,8 +7,6 @@
 - :func:`precision` is bf16 autocast on CPUs that multiply bf16 matrices natively (AVX512-BF16 or
   AMX) and a no-op elsewhere (slower there; on a GPU CUDA autocast refuses ``BCELoss``).
   ``GAN_PRECISION=fp32`` or ``bf16`` overrides the choice.
-- :class:`CudaGraphStep` replays a whole training step (forward, backward, both optimiser updates) as
-  one CUDA graph: no per-step kernel launches or host syncs. On the CPU it just calls the step.
 
 Usage::
 
@@ -73,44 +71,6 @@ def precision(device, env=None):
     device = torch.device(device)
     if precision_name(device, env) == "fp32":
         return contextlib.nullcontext()
-    # No weight-cast cache: a CUDA graph must not keep tensors cast outside it.
+    # No weight-cast cache: it would keep D's pre-update bf16 weights for G's update in the same step.
     return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
 
-
-class CudaGraphStep:
-    """Call ``step(*inputs)`` as a CUDA graph on CUDA tensors; eagerly on anything else.
-
-    ``step`` must return tensors (no ``.item()``), read its inputs only from its arguments, and use
-    optimisers made with ``capturable=True``. The first ``warmup`` calls run eagerly on a side
-    stream (as CUDA graphs require), the next one records the graph and replays it: every call is
-    exactly one real step, so the number of updates does not change.
-    """
-
-    def __init__(self, step, warmup=3):
-        self.step = step
-        self.warmup = warmup
-        self.calls = 0
-        self.graph = None
-
-    def __call__(self, *inputs):
-        self.calls += 1
-        if not inputs[0].is_cuda:
-            return self.step(*inputs)
-        if self.graph is None and self.calls <= self.warmup:
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                out = self.step(*inputs)
-            torch.cuda.current_stream().wait_stream(side)
-            return out
-        if self.graph is None:
-            self.static_inputs = [x.clone() for x in inputs]
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
-                self.static_outputs = self.step(*self.static_inputs)
-        elif inputs[0].shape != self.static_inputs[0].shape:
-            return self.step(*inputs)  # the smaller last batch of an epoch: not worth a second graph
-        for static, x in zip(self.static_inputs, inputs):
-            static.copy_(x)
-        self.graph.replay()
-        return self.static_outputs

@@ -1,7 +1,7 @@
 """Pictures of the lab: digit grids on disk, the loss curves, the Task 4 comparison.
 
-- :func:`save_samples` writes ``results/epoch_N.png`` and ``final_grid.png`` (Section 3, training loop).
-- :func:`plot_losses` draws the per-epoch D and G losses (Section 3, after training).
+- :func:`save_samples` writes ``results/epoch_N.png`` and ``final_grid.png`` (Section 4, the training loop).
+- :func:`plot_losses` draws the per-epoch D and G losses (Section 4, after training).
 - :func:`show_epoch_images` puts the full run's epoch 10/20/30 grids side by side (Task 4).
 
 Images come in as generator outputs in [-1, 1], shaped (B, 784) or (B, 1, 28, 28).
@@ -46,7 +46,7 @@ def show_epoch_images(results_dir, epochs=(10, 20, 30)) -> None:
         print(
             "Not found: " + ", ".join(missing) + ".\n"
             "These images come from the full 50-epoch training run: run the training cells "
-            "in JupyterLab (about 15 minutes on a laptop CPU) and keep the results/ folder "
+            "in JupyterLab (about 3 minutes on a recent CPU, 5-10 on an older laptop) and keep the results/ folder "
             "next to this notebook when you submit."
         )
         return

@@ -1,4 +1,4 @@
-"""How long the lab trains: the full 50 epochs, or a short run for grading and CI (Section 1, "Setup").
+"""How long the lab trains: the full 50 epochs, or a short run for grading and CI (Section 1, the setup cell).
 
 nbgrader sets ``NBGRADER_EXECUTION`` while it autogrades or validates a notebook and CI
 sets ``CI``; re-running 50 epochs there would take a quarter of an hour per student, so

@@ -1,6 +1,6 @@
 """How good are the generated digits, in numbers (Task 4 and ``make bench``).
 
-A small CNN trained on MNIST by ``scripts/train_classifier.py`` (weights committed in
+A small CNN trained on MNIST by ``tools/train_classifier.py`` (weights committed in
 ``helpers/weights/mnist_cnn.pt``, 99%+ test accuracy, with its features' statistics for the real test
 digits in ``mnist_test_stats.pt``) looks at 10,000 generated digits:
 

@@ -1,13 +1,16 @@
 """Shared paths and fixtures for the course's tests.
 
-``course_copy`` builds a scratch nbgrader course (config, source/, release/) in a temp folder,
-so tests can run nbgrader for real without touching the repository's gradebook or folders;
-``new_course``, ``submit`` and ``auto_scores`` grade a batch of submissions in one.
+``graded_class`` is the one class that every grading test reads: all the submissions they need, autograded
+once per run (tests/graded_class.py). ``course_copy`` and ``new_course`` build scratch nbgrader courses
+(config, source/, release/) in a temp folder, so tests can run nbgrader for real without touching the
+repository's gradebook or folders. Point totals come from the source notebook's metadata.
 """
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import nbformat
@@ -98,3 +101,40 @@ def autograded_test_points(nb):
     """{grade_id: points} of the autograder test cells."""
     return {c.metadata.nbgrader["grade_id"]: c.metadata.nbgrader["points"] for c in nb.cells
             if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")}
+
+
+def points(nb, grade_ids):
+    """The points of the graded cells ``grade_ids``."""
+    cells = nbgrader_cells(nb)
+    return sum(cells[gid].metadata.nbgrader["points"] for gid in grade_ids)
+
+
+def total_points(nb):
+    """The assignment's total: every graded cell, autograded tests and written answers."""
+    return sum(c.metadata.nbgrader["points"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+
+
+@pytest.fixture(scope="session")
+def listener():
+    """A TCP listener on 127.0.0.1 that records every connection it accepts (no student may reach it)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                accepted.append(server.accept())
+            except OSError:
+                return
+    threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1], accepted
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory, source_nb, release_nb, listener):
+    """Every submission the grading tests need, autograded once in the sandbox (tests/graded_class.py)."""
+    from grading.sandbox import sandbox_problem
+    assert sandbox_problem() is None, "the sandbox is not installed: run `make sandbox`"
+    import graded_class as built  # imports this module: only once the session needs the class
+    return built.graded_class(tmp_path_factory.mktemp("graded_class"), source_nb, release_nb, listener[0])

@@ -1,15 +1,15 @@
 """An instructor in formgrader: the assignment, the demo submissions, and a Task 4 answer to grade.
 
-A scratch course (the repository's config, source/ and the two demo students' submissions) is
-generated and autograded with the real nbgrader, then served by JupyterLab with formgrader.
+The graded class's section with the two demo students (tests/graded_class.py), autograded with the real
+nbgrader, is served by JupyterLab with formgrader.
 """
-import shutil
-
 import pytest
 
 from browser import JupyterServer, Steps, browser_page, saved_manual_grade
-from conftest import ASSIGNMENT, REPO, SOURCE_NB, graded_notebook, nbgrader
+from conftest import ASSIGNMENT, graded_notebook
 from grading.rebuild import GRADING_METADATA
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 DEMOS = ("demo_complete", "demo_partial")
 # The images shown by the Task 4 cell, that is the last images before Task 4's grade box.
@@ -23,15 +23,8 @@ TASK4_IMAGES = """() => {
 
 
 @pytest.fixture(scope="module")
-def formgrader(tmp_path_factory):
-    root = tmp_path_factory.mktemp("course")
-    shutil.copy(REPO / "nbgrader_config.py", root)
-    shutil.copytree(SOURCE_NB.parent, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("results*"))
-    for student in DEMOS:
-        shutil.copytree(REPO / "submitted" / student, root / "submitted" / student)
-    nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=root)
-    nbgrader("autograde", ASSIGNMENT, cwd=root)
-    server = JupyterServer(root, tmp_path_factory.mktemp("home"))
+def formgrader(tmp_path_factory, graded_class):
+    server = JupyterServer(graded_class.root("demo_complete"), tmp_path_factory.mktemp("home"))
     yield server
     server.stop()
 

@@ -1,7 +1,7 @@
 """No student script runs in a grader's or a student's browser (grading/sanitize.py).
 
-In a scratch course, mallory submits the solution notebook with script payloads in a markdown cell
-of her own, in her Task 1 written answer (a graded markdown cell) and in the outputs of a code cell of
+In the graded class (tests/graded_class.py), mallory submits the solution notebook with script payloads
+(tests/hostile.py) in a markdown cell of her own, in her Task 1 written answer (a graded markdown cell) and in the outputs of a code cell of
 her own (HTML, JavaScript, markdown, and an image whose width metadata carries an ``onload``). Every
 payload would set ``window.__xss``, change the page title and POST /api/terminals (open a terminal on
 the Jupyter server). Her submission is autograded and its feedback generated with the real nbgrader,
@@ -12,7 +12,6 @@ plain ``jupyter nbconvert --to html`` does run them, and the payload run in form
 open a terminal.
 """
 import json
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -22,37 +21,11 @@ import pytest
 from nbgrader.api import Gradebook
 
 from browser import JupyterServer, Steps, browser_page, saved_manual_grade
-from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, nbgrader, new_course, submit
+from conftest import ASSIGNMENT, VENV_BIN, nbgrader
+from hostile import CODE, STUDENT, XSS
 
-STUDENT = "mallory"
-XSS = "window.__xss=(window.__xss||0)+1;document.title='XSS';fetch('/api/terminals',{method:'POST'})"
-PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-PAYLOAD_HTML = f'<img src=x onerror="{XSS}"><script>{XSS}</script><svg onload="{XSS}"></svg>'
-NOTES = f"""### Mallory's notes
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-{PAYLOAD_HTML}
-
-<details open ontoggle="{XSS}"><summary>details</summary></details>
-<iframe src="javascript:{XSS}"></iframe>
-
-| layer | units |
-|---|---|
-| hidden | 256 |
-
-![one pixel](data:image/png;base64,{PNG}) and the loss $x^2$.
-"""
-ANSWER = f"""{PAYLOAD_HTML}
-
-1. Tanh keeps the generated pixels in $(-1, 1)$, the range of the normalised real images."""
-# Code in one of mallory's answer cells: its outputs are made when autograde runs it.
-CODE = "\n".join([
-    "from IPython.display import HTML, Javascript, Markdown, display",
-    f"XSS, PNG = {XSS!r}, {PNG!r}",
-    "display(HTML(f'<img src=x onerror=\"{XSS}\"><script>{XSS}</script><b>mallory was here</b>'))",
-    "display(Javascript(XSS))",
-    "display(Markdown(f'<img src=x onerror=\"{XSS}\"> markdown output'))",
-    "display({'image/png': PNG}, raw=True, metadata={'image/png': {'width': '1 onload=' + XSS}})",
-])
 # window.__xss in every frame of the page (an iframe's payload would set its own window's).
 XSS_IN_FRAMES = "() => window.__xss === undefined ? null : window.__xss"
 # The notebook's images; Task 4's (the student's epoch 10/20/30 grids) is the last before its grade box.
@@ -64,24 +37,10 @@ IMAGES = """() => {
 }"""
 
 
-def mallorys_notebook():
-    """The solution with payloads in answer cells (autograde runs and shows only those): Task 1 and 2 and
-    the code of Task 3."""
-    nb = nbformat.read(SOURCE_NB, as_version=4)
-    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
-    nb.cells[ids.index("task1_answer")].source = ANSWER
-    nb.cells[ids.index("task2_answer")].source = NOTES
-    nb.cells[ids.index("show_generated_digits")].source += "\n" + CODE
-    return nb
-
-
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    root = new_course(tmp_path_factory.mktemp("xss") / "course")
-    folder = submit(root, STUDENT, mallorys_notebook())
-    shutil.copytree(REPO / "submitted" / "demo_complete" / ASSIGNMENT / "results", folder / "results")  # Task 4's images
-    nbgrader("autograde", ASSIGNMENT, cwd=root)
-    nbgrader("generate_feedback", ASSIGNMENT, cwd=root)
+def course(tmp_path_factory, graded_class):
+    root = graded_class.root(STUDENT)
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", STUDENT, cwd=root)
     autograded = root / "autograded" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     code = next(c for c in nbformat.read(autograded, as_version=4).cells if c.source.endswith(CODE))
     kinds = {key for output in code.outputs for key in output.get("data", {})}

@@ -12,6 +12,8 @@ from browser import JupyterServer, Steps, browser_page
 from conftest import ASSIGNMENT, RELEASE_NB, REPO
 from grading.demo import filled, read_step
 
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
 KERNEL_IDLE = "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
 # The outputs of every code cell from the notebook's model (JupyterLab only renders the cells in view).
 CELL_OUTPUTS = """() => {

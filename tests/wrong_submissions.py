@@ -7,7 +7,9 @@ the autograder test cells that must lose their points: exactly those, no others.
 solution, which must lose nothing.
 """
 import copy
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 # What the student writes, and must get right, in the Experiment 2 recipe.
 RECIPE = {
@@ -31,21 +33,26 @@ RECIPE = {
     "grid layout": "Task 3 puts nrow digits in a row",
 }
 
-# The two halves of the reference train_step, for the entry that swaps them.
-D_UPDATE = """    # (1) Update D: push D(real) towards 0.9 and D(fake) towards 0
-    opt_d.zero_grad()
-    loss_real = criterion(discriminator(real), real_targets)
-    loss_fake = criterion(discriminator(fake.detach()), fake_targets)  # detach: no gradient into G here
-    d_loss = loss_real + loss_fake
-    d_loss.backward()
-    opt_d.step()
-"""
-G_UPDATE = """    # (2) Update G: make the updated D call the same fakes real (target 1.0)
-    opt_g.zero_grad()
-    g_loss = criterion(discriminator(fake), torch.ones(batch_size, 1, device=real.device))
-    g_loss.backward()
-    opt_g.step()
-"""
+SOURCE_NB = Path(__file__).resolve().parent.parent / "source" / "gan_mnist" / "gan_mnist.ipynb"
+
+
+def train_step_halves(source_notebook=SOURCE_NB):
+    """The D update and the G update of the notebook's train_step cell, each from its comment line on.
+
+    Read from the source notebook, for the entry that swaps them: the catalogue holds no solution lines.
+    """
+    cells = json.loads(Path(source_notebook).read_text())["cells"]
+    source = next("".join(c["source"]) for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == "train_step")
+    lines = source.splitlines(keepends=True)
+
+    def first(prefix):
+        return next(i for i, line in enumerate(lines) if line.startswith(prefix))
+
+    d_start, g_start, end = first("    # (1) Update D"), first("    # (2) Update G"), first("    return ")
+    return "".join(lines[d_start:g_start]).rstrip("\n") + "\n", "".join(lines[g_start:end])
+
+
+D_UPDATE, G_UPDATE = train_step_halves()
 TRAINING_TESTS = frozenset({"test_train_step_updates", "test_train_step_recipe", "test_training_trends"})
 
 

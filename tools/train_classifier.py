@@ -1,6 +1,6 @@
 """Train the MNIST classifier that ``helpers.quality`` measures generated digits with.
 
-Usage: .venv/bin/python scripts/train_classifier.py   (or `make classifier`; about 3 minutes on 2 CPU cores)
+Usage: .venv/bin/python tools/train_classifier.py   (or `make classifier`; about 3 minutes on 2 CPU cores)
 
 Seeded, on the CPU: re-running it reproduces helpers/weights/mnist_cnn.pt and prints the test accuracy
 (it refuses to save weights below 99%); then saves the statistics of its features for the real test

@@ -1,6 +1,7 @@
 """Autograde every submission of an assignment, one student at a time, with a progress bar.
 
-Usage (from the course root): .venv/bin/python scripts/autograde_all.py [gan_mnist] [--force]
+Usage (from the course root): .venv/bin/python -m grading.batch [gan_mnist] [--regrade] [--root COURSE]
+(`make autograde`: new submissions only; `make regrade`: every submission again, after a backup)
 
 `nbgrader autograde` stops at nothing but also reports little: this runs it once per student in
 submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies, a
@@ -14,7 +15,9 @@ go to integrity_report.csv. Exits 1 if any submission could not be graded, after
 Before anything runs, it stops with one message when the sandbox is not installed; a submission
 holding links or special files is refused without being read; the gradebook is copied to
 gradebook-backups/ before the batch and checked after every student: a damaged gradebook stops the
-batch and is restored from that copy (the damaged file is kept beside it).
+batch and is restored from that copy (the damaged file is kept beside it). ``--regrade`` also exports the
+grades (``nbgrader export``) to a timestamped CSV there first: manual scores and comments stay in the
+gradebook through a regrade, and the export is what they were.
 """
 import argparse
 import csv
@@ -29,7 +32,7 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
 from grading.rebuild import GRADING_METADATA
@@ -86,6 +89,14 @@ def back_up_gradebook(path: Path):
     return backup
 
 
+def export_grades(root: Path, backup: Path) -> Path:
+    """``nbgrader export`` of the gradebook to a CSV beside its backup copy (before a regrade); None if it fails."""
+    export = backup.with_name(backup.stem.replace("gradebook-", "grades-") + ".csv")
+    proc = subprocess.run([str(BIN / "nbgrader"), "export", "--to", str(export)], cwd=root, capture_output=True,
+                          text=True, env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}"))
+    return export if proc.returncode == 0 else None
+
+
 def restore_gradebook(path: Path, backup):
     """Put the backup back; keep the damaged file beside it."""
     damaged = path.with_name(time.strftime(f"{path.stem}-damaged-%Y%m%d-%H%M%S{path.suffix}"))
@@ -95,10 +106,10 @@ def restore_gradebook(path: Path, backup):
     return damaged
 
 
-def autograde(root: Path, assignment: str, student: str, force: bool):
+def autograde(root: Path, assignment: str, student: str, regrade: bool):
     """Run nbgrader for one student: (status, reason, seconds)."""
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    args = [str(BIN / "nbgrader"), "autograde", assignment, "--student", student] + (["--force"] if force else [])
+    args = [str(BIN / "nbgrader"), "autograde", assignment, "--student", student] + (["--force"] if regrade else [])
     started = time.perf_counter()
     proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -106,13 +117,17 @@ def autograde(root: Path, assignment: str, student: str, force: bool):
     if proc.returncode != 0:
         return "failed", failure_reason(log), seconds
     if "Skipping existing assignment" in log:
-        return "skipped", "already autograded (use --force to regrade)", seconds
+        return "skipped", "already autograded (`make regrade` grades again)", seconds
     return "graded", "", seconds
 
 
 def autograded_score(root: Path, assignment: str, student: str):
+    """(score, max score) of the student's autograded tests, or None when the gradebook has no submission."""
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        submission = gb.find_submission(assignment, student)
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
         return sum(n.code_score for n in submission.notebooks), sum(n.max_code_score for n in submission.notebooks)
 
 
@@ -132,7 +147,8 @@ def needs_a_person(root: Path, assignment: str, student: str) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="?", default="gan_mnist")
-    parser.add_argument("--force", action="store_true", help="regrade submissions already autograded")
+    parser.add_argument("--regrade", action="store_true",
+                        help="grade submissions already autograded again (backs the gradebook up and exports it first)")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -149,17 +165,27 @@ def main(argv=None) -> int:
 
     gradebook = root / "gradebook.db"
     backup = back_up_gradebook(gradebook)
+    if backup and args.regrade:
+        export = export_grades(root, backup)
+        if export is None:
+            print("`nbgrader export` failed: nothing regraded (run it in the course root to see why)", file=sys.stderr)
+            return 1
+        print(f"before regrading: gradebook copied to {backup}, grades exported to {export}")
     rows = []
     for student in tqdm(students, desc=f"autograding {args.assignment}", unit="submission"):
         refused = refusal(root, args.assignment, student)
-        status, reason, took = ("refused", refused, 0.0) if refused else autograde(root, args.assignment, student, args.force)
+        status, reason, took = ("refused", refused, 0.0) if refused else autograde(root, args.assignment, student, args.regrade)
         if backup and not gradebook_is_sound(gradebook):
             damaged = restore_gradebook(gradebook, backup)
             print(f"the gradebook was damaged while grading {student}: batch stopped, {gradebook.name} restored "
                   f"from {backup}; the damaged file is {damaged}", file=sys.stderr)
             return 2
-        score, max_score = autograded_score(root, args.assignment, student) if status in ("graded", "skipped") else (None, None)
-        review = needs_a_person(root, args.assignment, student) if status in ("graded", "skipped") else ""
+        scores = autograded_score(root, args.assignment, student) if status in ("graded", "skipped") else None
+        if status == "skipped" and scores is None:  # graded elsewhere, or with a gradebook since replaced
+            status, reason = "failed", (f"autograded/{student}/{args.assignment}/ exists but the gradebook has no grades "
+                                        "for it: `make regrade` grades it again")
+        score, max_score = scores or (None, None)
+        review = needs_a_person(root, args.assignment, student) if scores else ""
         rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
                      "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason),
                      "review": CONTROL_CHARACTERS.sub(" ", review)})

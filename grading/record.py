@@ -1,6 +1,6 @@
 """Re-record the reference outputs that nbval compares in a source notebook.
 
-Usage: GAN_PROFILE=quick python scripts/record_outputs.py source/gan_mnist/gan_mnist.ipynb
+Usage: GAN_PROFILE=quick python -m grading.record source/gan_mnist/gan_mnist.ipynb   (run by `make record`)
 
 Runs the notebook in its own folder (as nbval and nbgrader do), keeps the outputs of the
 cells marked ``# NBVAL_CHECK_OUTPUT`` and clears every other output, so the instructor

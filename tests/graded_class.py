@@ -1,0 +1,215 @@
+"""One graded class for the whole test run: every submission the tests need, autograded once, in the sandbox,
+by the instructor's own command (``python -m grading.batch``, what ``make autograde`` runs).
+
+The class sits in sections, course roots of their own (the repository's ``nbgrader_config.py``, source/ and
+release/, one sqlite gradebook each), because a sqlite gradebook takes one grader at a time: the sections
+are graded side by side, ``LANES`` at a time, every kernel on one PyTorch thread so that they do not spin
+against each other.
+
+- ``class``: alice (the solution with her own results/ images; graded first and alone, so that the tests see
+  that the batch after her changed nothing of hers), bob (the untouched release notebook), and broken and
+  hostile students beside them (tests/hostile.py).
+- ``catalogue_1`` ... : the wrong-submission catalogue (tests/wrong_submissions.py), dealt round-robin.
+- ``forgeries``: students who try to forge their verdicts or their Task 4 figures.
+- ``limits``: submissions that run into a limit, with a 15 s cell and a 60 s notebook.
+- ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
+- ``unscreened``: two forgeries with the screening switched off (what the trusted re-check alone makes of them).
+"""
+import csv
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+import hostile
+from conftest import (ASSIGNMENT, RELEASE_NB, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points,
+                      graded_notebook, new_course, submit)
+from wrong_submissions import CATALOGUE
+
+LANES = int(os.environ.get("GAN_TEST_LANES", "3"))
+CATALOGUE_SECTIONS = 3
+DEMO_ROOT = REPO / "demo"
+DEMO_RESULTS = DEMO_ROOT / "submitted" / "demo_complete" / ASSIGNMENT / "results"
+STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's epoch images are black, the instructor's own white
+NOT_GRADED = {"class": {"invalid_json", "plants_links_in_submission", "plants_a_fifo", "links_its_folder"},
+              "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "hogs_wall_clock", "floods_processes"}}
+
+
+def write_epoch_images(folder, shade):
+    folder.mkdir(parents=True, exist_ok=True)
+    for epoch in (10, 20, 30):
+        Image.fromarray(np.full((242, 242), shade, np.uint8)).save(folder / f"epoch_{epoch}.png")
+
+
+def digest(folder):
+    """{relative path: sha256} of every file below ``folder``."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+@dataclass
+class Section:
+    name: str
+    students: dict  # student -> notebook, or a function(root, student) that puts the submission in place
+    config: str = ""  # lines added to the section's nbgrader_config.py
+    first: dict = field(default_factory=dict)  # graded alone, before the others
+    root: Path = None
+    proc: subprocess.CompletedProcess = None  # the batch of ``students``
+    before: dict = None  # what the section and the repository held after ``first`` was graded
+
+
+class GradedClass:
+    """Every section graded; a student's report row, course root, scores and graded notebook."""
+
+    def __init__(self, sections):
+        self.sections = {s.name: s for s in sections}
+        self.report = {}
+        self._section_of = {student: s for s in sections for student in [*s.first, *s.students]}
+        assert len(self._section_of) == sum(len(s.first) + len(s.students) for s in sections), "a student in two sections"
+
+    def root(self, student) -> Path:
+        return self._section_of[student].root
+
+    def scores(self, student):
+        return auto_scores(self.root(student), student)
+
+    def notebook(self, student):
+        return graded_notebook(self.root(student), student)
+
+    def lost(self, student, source_nb):
+        """The autograded test cells in which ``student`` lost points."""
+        scores = self.scores(student)
+        return {gid for gid, points in autograded_test_points(source_nb).items() if scores[gid] < points}
+
+
+def grade(section, env):
+    """The instructor's command on the section's course root; the report rows it wrote."""
+    proc = subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(section.root)], cwd=REPO,
+                          capture_output=True, text=True, timeout=1800, env=env)
+    with open(section.root / "autograde_report.csv") as f:
+        return proc, {row["student"]: row for row in csv.DictReader(f)}
+
+
+def put(root, student, submission):
+    if callable(submission):
+        submission(root, student)
+    else:
+        submit(root, student, submission)
+
+
+def grade_section(section, base, env):
+    section.root = new_course(base / section.name)
+    with open(section.root / "nbgrader_config.py", "a") as config:
+        config.write(section.config)
+    rows = {}
+    if section.first:
+        for student, submission in section.first.items():
+            put(section.root, student, submission)
+        proc, rows = grade(section, env)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        section.before = {"first files": {s: digest(section.root / "autograded" / s) for s in section.first},
+                          "first scores": {s: auto_scores(section.root, s) for s in section.first},
+                          "source": digest(section.root / "source"), "config": (section.root / "nbgrader_config.py").read_bytes(),
+                          "repo source": digest(REPO / "source"), "helpers": digest(REPO / "helpers")}
+    for student, submission in section.students.items():
+        put(section.root, student, submission)
+    section.proc, later = grade(section, env)
+    return {**rows, **later}
+
+
+# Submissions that are more than a notebook: files beside it, links, a FIFO, a broken file.
+def alice(root, student):
+    write_epoch_images(root / "source" / ASSIGNMENT / "results", INSTRUCTOR_SHADE)
+    write_epoch_images(submit(root, student, SOURCE_NB) / "results", STUDENT_SHADE)
+
+
+def demo_student(root, student):
+    shutil.copytree(DEMO_ROOT / "submitted" / student, root / "submitted" / student)
+
+
+def mallory(root, student):
+    shutil.copytree(DEMO_RESULTS, submit(root, student, hostile.mallorys_notebook()) / "results")  # Task 4's images
+
+
+def invalid_json(root, student):
+    (submit(root, student, SOURCE_NB) / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
+
+
+def plants_links_in_submission(root, student):
+    links = submit(root, student, SOURCE_NB) / "results"
+    links.mkdir()
+    (links / "epoch_10.png").symlink_to(root / "gradebook.db")
+    (links / "config.txt").symlink_to(root / "nbgrader_config.py")
+    (links / "solutions.ipynb").symlink_to(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    (links / "alice").symlink_to(root / "submitted" / "alice")
+    os.link(root / "gradebook.db", links / "epoch_20.png")
+
+
+def plants_a_fifo(root, student):
+    os.mkfifo(submit(root, student, SOURCE_NB) / "results.png")
+
+
+def links_its_folder(root, student):
+    (root / "submitted" / student).mkdir()
+    (root / "submitted" / student / ASSIGNMENT).symlink_to(root / "submitted" / "alice" / ASSIGNMENT)
+
+
+def fakes_task4(root, student):
+    results = submit(root, student, SOURCE_NB) / "results"
+    shutil.copytree(DEMO_RESULTS, results)
+    (results / "quality.json").write_text(json.dumps({str(e): hostile.FAKE_FIGURES for e in (10, 20, 30, 50)}))
+
+
+def sections(source_nb, release_nb, listener_port, base):
+    """The class's sections, the longest first; the snooping student is told the class section's root and the
+    test's listener."""
+    h = hostile
+    relu_unwatched = h.with_code(h.wrong("generator_relu").applied_to(source_nb), h.RELU_UNWATCHED, ["generator"])
+    runtime = subprocess.run([str(VENV_BIN / "jupyter"), "--runtime-dir"], capture_output=True, text=True).stdout.strip()
+    snoop = h.SNOOP.format(course=base / "class", canary=h.CANARY, port=listener_port, a=ASSIGNMENT, repo=REPO, runtime=runtime)
+    catalogue = [Section(f"catalogue_{i + 1}", students={w.name: w.applied_to(source_nb) for w in CATALOGUE[i::CATALOGUE_SECTIONS]})
+                 for i in range(CATALOGUE_SECTIONS)]
+    return [
+        Section("class", first={"alice": alice}, students={
+            "bob": release_nb,
+            "tampers_with_tests": h.tampers_with_tests(source_nb),
+            "floods_the_output": h.flooding(source_nb),
+            "copies_cells": h.copies_cells(source_nb),
+            "snoops": h.with_code(h.with_code(source_nb, h.PLANT_LINKS), snoop),
+            "invalid_json": invalid_json, "plants_links_in_submission": plants_links_in_submission,
+            "plants_a_fifo": plants_a_fifo, "links_its_folder": links_its_folder}),
+        *catalogue,
+        Section("forgeries", students={
+            **{student: h.forged(release_nb, source_nb, code) for student, code in h.FORGERIES.items()},
+            "relu_with_the_checks_switched_off": relu_unwatched, "fakes_task4": fakes_task4}),
+        Section("limits", config=h.COURSE_LIMITS, students={
+            "loops_forever": h.with_code(source_nb, "while True:\n    pass"),
+            "kills_its_kernel": h.with_code(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
+            "hogs_memory": h.with_code(source_nb, "hoard = torch.ones(2 * 2**30)"),
+            "hogs_disk": h.with_code(source_nb, "open('hoard.bin', 'wb').write(b'x' * (300 << 20))"),
+            # five cells of 13 s: past the notebook's 60 s, each within the cell's 15 s
+            "hogs_wall_clock": h.with_code(source_nb, "import time\ntime.sleep(13)", h.ANSWER_CELLS),
+            "floods_processes": h.with_code(source_nb, h.PROCESS_FLOOD)}),
+        Section("formgrader", students={"demo_complete": demo_student, "demo_partial": demo_student, "mallory": mallory}),
+        Section("unscreened", config="c.ScreenStudentCode.enabled = False\n", students={
+            "unscreened_ast_forgery": h.forged(release_nb, source_nb, h.FORGERIES["forges_with_an_ast_transformer"]),
+            "unscreened_relu_unwatched": relu_unwatched}),
+    ]
+
+
+def graded_class(base, source_nb, release_nb, listener_port):
+    """Build every section in ``base`` and grade them side by side."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", hostile.CANARY: "instructor-secret"}
+    graded = GradedClass(sections(source_nb, release_nb, listener_port, base))
+    with ThreadPoolExecutor(LANES) as lanes:
+        for rows in lanes.map(lambda s: grade_section(s, base, env), graded.sections.values()):
+            graded.report.update(rows)
+    return graded

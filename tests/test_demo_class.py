@@ -1,0 +1,37 @@
+"""The committed demo class (demo/, its own course root) is what `make demo` makes from the current notebooks."""
+import csv
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENT, REPO, autograded_test_points, points
+from grading.demo import DEMO_ROOT, PARTIAL_ANSWERS, filled, read_step
+
+# The tests demo_partial's answers (transform, generator) pass.
+PARTIAL_PASSES = {"test_data_range", "test_generator_shape", "test_generator_range", "test_generator_architecture"}
+
+
+@pytest.mark.parametrize("student, answers", [("demo_complete", None), ("demo_partial", PARTIAL_ANSWERS)])
+def test_demo_submissions_are_in_sync_with_the_notebooks(student, answers):
+    committed = nbformat.read(DEMO_ROOT / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert committed == filled(read_step("release"), read_step("source"), answers), "run `make demo` and commit"
+
+
+def test_demo_class_is_graded_and_exported(source_nb):
+    with open(DEMO_ROOT / "grades.csv") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    # written answers wait for the instructor
+    assert float(rows["demo_complete"]["raw_score"]) == sum(autograded_test_points(source_nb).values())
+    assert float(rows["demo_partial"]["raw_score"]) == points(source_nb, PARTIAL_PASSES)
+    for student in rows:
+        assert (DEMO_ROOT / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
+        html = (DEMO_ROOT / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        assert "BEGIN HIDDEN TESTS" not in html and "_reference_step" not in html
+    images = list((DEMO_ROOT / "autograded" / "demo_complete" / ASSIGNMENT / "results").glob("epoch_*.png"))
+    assert len(images) == 10
+
+
+def test_the_real_class_folders_hold_no_demo():
+    """The demo students live in demo/ only: nothing of theirs in the class's own folders, to be exported with it."""
+    for folder in ("submitted", "autograded", "feedback"):
+        assert not list((REPO / folder).glob("demo_*")), f"{folder}/ holds demo students"

@@ -1,0 +1,133 @@
+"""README's instructor path on a fresh copy of the repository, and make targets that cannot hurt a live course.
+
+The copy holds the repository's files as a clone would (tracked and new files, nothing git ignores: no
+gradebook, no class folders), with this run's virtual environment linked in; make runs there with the
+environment and the sandbox already installed (``make -o install -o sandbox``).
+"""
+import csv
+import os
+import shutil
+import subprocess
+
+import nbformat
+import pytest
+from nbgrader.api import Comment, Grade, Gradebook
+
+from conftest import ASSIGNMENT, REPO, autograded_test_points, total_points
+from grading.demo import filled
+from graded_class import digest
+
+pytestmark = pytest.mark.slow
+MANUAL = {"task1_answer": 3.5, "task2_answer": 4.0, "task4_answer": 2.0}
+COMMENT = ("task4_answer", "Cite your own images.")
+
+
+def fresh_copy(target):
+    """The repository's tracked and untracked, not ignored, files in ``target``; .venv linked to this one."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        source, copy = REPO / name, target / name
+        if not (source.exists() or source.is_symlink()):
+            continue  # deleted in the working tree, not yet in git
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            copy.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, copy)  # with its time stamp: make must not think requirements changed
+    (target / ".venv").symlink_to(REPO / ".venv")
+    return target
+
+
+def make(root, *targets):
+    proc = subprocess.run(["make", "-o", "install", "-o", "sandbox", *targets], cwd=root, capture_output=True,
+                          text=True, timeout=900)
+    assert proc.returncode == 0, f"make {' '.join(targets)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def report(root):
+    with open(root / "autograde_report.csv") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def class_state(root):
+    """Everything of the real class: its folders' files, and every score and comment in its gradebook."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        grades = {(g.student.id, g.name): (g.auto_score, g.manual_score) for g in gb.db.query(Grade)}
+        comments = {(c.student.id, c.name): c.manual_comment for c in gb.db.query(Comment)}
+    return {folder: digest(root / folder) for folder in ("submitted", "autograded", "feedback")}, grades, comments
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, source_nb):
+    """A fresh copy after README's path: `make release`, alice's submission, `make autograde`."""
+    root = fresh_copy(tmp_path_factory.mktemp("fresh") / "course")
+    make(root, "release")
+    folder = root / "submitted" / "alice" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    nbformat.write(filled(nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4), source_nb),
+                   folder / f"{ASSIGNMENT}.ipynb")
+    proc = make(root, "autograde")
+    return root, proc
+
+
+def test_readme_instructor_path_grades_a_submission(course, source_nb):
+    root, proc = course
+    row = report(root)["alice"]
+    assert row["status"] == "graded" and float(row["score"]) == sum(autograded_test_points(source_nb).values()), row
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_folder_graded_elsewhere_is_reported_not_a_traceback(course):
+    """autograded/<student>/ without grades in this gradebook (copied in, or a gradebook replaced): a clear message."""
+    root, _ = course
+    shutil.copytree(root / "submitted" / "alice", root / "submitted" / "ghost")
+    shutil.copytree(root / "autograded" / "alice", root / "autograded" / "ghost")
+    proc = subprocess.run(["make", "-o", "install", "-o", "sandbox", "autograde"], cwd=root, capture_output=True, text=True,
+                          timeout=900)
+    shutil.rmtree(root / "submitted" / "ghost")
+    shutil.rmtree(root / "autograded" / "ghost")
+    assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
+    assert "gradebook has no grades for it: `make regrade`" in report(root)["ghost"]["message"]
+    assert report(root)["alice"]["status"] == "skipped"
+
+
+def test_a_regrade_keeps_manual_grades_after_a_backup_and_an_export(course, source_nb):
+    root, _ = course
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:  # what formgrader does when a grader types them
+        for cell, score in MANUAL.items():
+            gb.find_grade(cell, ASSIGNMENT, ASSIGNMENT, "alice").manual_score = score
+        gb.find_comment(COMMENT[0], ASSIGNMENT, ASSIGNMENT, "alice").manual_comment = COMMENT[1]
+        gb.db.commit()
+    graded = sum(autograded_test_points(source_nb).values()) + sum(MANUAL.values())
+
+    proc = make(root, "regrade")
+    assert report(root)["alice"]["status"] == "graded", proc.stdout
+    exports = sorted((root / "gradebook-backups").glob("grades-*.csv"))
+    assert exports and sorted((root / "gradebook-backups").glob("gradebook-*.db")), "no backup before the regrade"
+    with open(exports[-1]) as f:
+        assert float(next(r for r in csv.DictReader(f) if r["student_id"] == "alice")["raw_score"]) == graded
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for cell, score in MANUAL.items():
+            assert gb.find_grade(cell, ASSIGNMENT, ASSIGNMENT, "alice").manual_score == score
+        assert gb.find_comment(COMMENT[0], ASSIGNMENT, ASSIGNMENT, "alice").manual_comment == COMMENT[1]
+
+    subprocess.run([str(REPO / ".venv" / "bin" / "nbgrader"), "export"], cwd=root, check=True, capture_output=True)
+    with open(root / "grades.csv") as f:
+        row = next(r for r in csv.DictReader(f) if r["student_id"] == "alice")
+    assert float(row["raw_score"]) == graded and float(row["max_score"]) == total_points(source_nb)
+
+
+def test_demo_record_and_clean_leave_the_real_class_alone(course):
+    """`make record` (which runs `make demo`) and `make clean` rebuild the demo class in demo/ and touch
+    nothing of the real class: its folders, its gradebook file, its students' scores and comments."""
+    root, _ = course
+    before, gradebook = class_state(root), (root / "gradebook.db").read_bytes()
+    (root / "demo" / "grades.csv").unlink()
+    make(root, "record")
+    make(root, "clean")
+    assert class_state(root) == before
+    assert (root / "gradebook.db").read_bytes() == gradebook
+    assert (root / "demo" / "grades.csv").is_file() and (root / "demo" / "gradebook.db").is_file()
+    assert not list((root / "submitted").glob("demo_*")) and not (root / "results").exists()
