@@ -64,19 +64,23 @@ regrade: install sandbox
 
 # The demo class, in its own course root demo/ (nbgrader's example-course style): two demo students'
 # submissions, autograded, their feedback and grades.csv, all committed. Touches nothing outside demo/.
-demo: sandbox
+define build_demo
 	$(BIN)/python -m grading.demo
 	rm -rf demo/autograded demo/feedback demo/release demo/gradebook.db
 	cd demo && nbgrader generate_assignment $(ASSIGNMENT)
 	$(BIN)/python -m grading.batch $(ASSIGNMENT) --root demo
 	cd demo && nbgrader generate_feedback $(ASSIGNMENT) && nbgrader export
+endef
+
+demo: sandbox
+	$(build_demo)
 
 # After editing the source notebook: re-record the outputs nbval compares, regenerate release/ (the class's
 # gradebook is left alone: `make release` enters a changed assignment there) and the demo class.
-record: install
+record: sandbox
 	GAN_PROFILE=quick $(BIN)/python -m grading.record $(NOTEBOOK)
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --no-db
-	$(MAKE) demo
+	$(build_demo)
 
 # Training speed, the plain way against the lab's way, side by side (medians; last line JSON), the
 # real-data quality floor and the recorded 50-epoch quality runs.

@@ -1,7 +1,8 @@
 """Write the two demo students' submissions, in the demo class's own course root demo/, from the
 current release and source notebooks.
 
-Usage: .venv/bin/python -m grading.demo   (run by `make demo`, which then grades them in demo/)
+Usage (from the course root): .venv/bin/python -m grading.demo   (run by `make demo`, which then grades
+them in demo/)
 
 - demo_complete: the release notebook with every solution and written answer filled in from
   source/, plus results/ images of a full 50-epoch run (kept in the repository).
@@ -11,8 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO_ROOT = REPO / "demo"
+DEMO = "demo"  # the demo class's course root, in the course root
 ASSIGNMENT = "gan_mnist"
 PARTIAL_ANSWERS = {"transform", "generator", "task1_answer"}
 
@@ -29,16 +29,16 @@ def filled(release, source, grade_ids=None):
     return release
 
 
-def read_step(step):
-    """The assignment's notebook in source/ or release/."""
-    return nbformat.read(REPO / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+def read_step(root, step):
+    """The assignment's notebook in the course root's source/ or release/."""
+    return nbformat.read(Path(root) / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
 
 
-def main():
+def main(root=Path.cwd()):
     for student, grade_ids in [("demo_complete", None), ("demo_partial", PARTIAL_ANSWERS)]:
-        folder = DEMO_ROOT / "submitted" / student / ASSIGNMENT
+        folder = root / DEMO / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(filled(read_step("release"), read_step("source"), grade_ids), folder / f"{ASSIGNMENT}.ipynb")
+        nbformat.write(filled(read_step(root, "release"), read_step(root, "source"), grade_ids), folder / f"{ASSIGNMENT}.ipynb")
         print(f"wrote {folder / f'{ASSIGNMENT}.ipynb'}")
 
 

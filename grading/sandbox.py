@@ -67,8 +67,7 @@ def sandbox_problem():
         spec = KernelSpecManager().get_kernel_spec(SANDBOX_KERNEL)
     except NoSuchKernel:
         return f"the {SANDBOX_KERNEL} kernel is not installed"
-    script = Path(spec.argv[0])
-    if not script.is_file() or script.read_bytes() != KERNEL_SCRIPT.read_bytes():  # this one, or a copy of it
+    if Path(spec.argv[0]).resolve() != KERNEL_SCRIPT:
         return f"the {SANDBOX_KERNEL} kernel runs {spec.argv[0]}, not this course's {KERNEL_SCRIPT}"
     missing = [tool for tool in SANDBOX_TOOLS if shutil.which(tool) is None]
     if missing:

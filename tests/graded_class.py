@@ -9,7 +9,6 @@ against each other.
 - ``class``: alice (the solution with her own results/ images; graded first and alone, so that the tests see
   that the batch after her changed nothing of hers), bob (the untouched release notebook), and broken and
   hostile students beside them (tests/hostile.py).
-- ``catalogue_1`` ... : the wrong-submission catalogue (tests/wrong_submissions.py), dealt round-robin.
 - ``forgeries``: students who try to forge their verdicts or their Task 4 figures.
 - ``limits``: submissions that run into a limit, with a 15 s cell and a 60 s notebook.
 - ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
@@ -32,10 +31,8 @@ from PIL import Image
 import hostile
 from conftest import (ASSIGNMENT, RELEASE_NB, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points,
                       graded_notebook, new_course, submit)
-from wrong_submissions import CATALOGUE
 
 LANES = int(os.environ.get("GAN_TEST_LANES", "3"))
-CATALOGUE_SECTIONS = 3
 DEMO_ROOT = REPO / "demo"
 DEMO_RESULTS = DEMO_ROOT / "submitted" / "demo_complete" / ASSIGNMENT / "results"
 STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's epoch images are black, the instructor's own white
@@ -175,8 +172,6 @@ def sections(source_nb, release_nb, listener_port, base):
     relu_unwatched = h.with_code(h.wrong("generator_relu").applied_to(source_nb), h.RELU_UNWATCHED, ["generator"])
     runtime = subprocess.run([str(VENV_BIN / "jupyter"), "--runtime-dir"], capture_output=True, text=True).stdout.strip()
     snoop = h.SNOOP.format(course=base / "class", canary=h.CANARY, port=listener_port, a=ASSIGNMENT, repo=REPO, runtime=runtime)
-    catalogue = [Section(f"catalogue_{i + 1}", students={w.name: w.applied_to(source_nb) for w in CATALOGUE[i::CATALOGUE_SECTIONS]})
-                 for i in range(CATALOGUE_SECTIONS)]
     return [
         Section("class", first={"alice": alice}, students={
             "bob": release_nb,
@@ -186,7 +181,6 @@ def sections(source_nb, release_nb, listener_port, base):
             "snoops": h.with_code(h.with_code(source_nb, h.PLANT_LINKS), snoop),
             "invalid_json": invalid_json, "plants_links_in_submission": plants_links_in_submission,
             "plants_a_fifo": plants_a_fifo, "links_its_folder": links_its_folder}),
-        *catalogue,
         Section("forgeries", students={
             **{student: h.forged(release_nb, source_nb, code) for student, code in h.FORGERIES.items()},
             "relu_with_the_checks_switched_off": relu_unwatched, "fakes_task4": fakes_task4}),

@@ -1,8 +1,10 @@
 """README's instructor path on a fresh copy of the repository, and make targets that cannot hurt a live course.
 
 The copy holds the repository's files as a clone would (tracked and new files, nothing git ignores: no
-gradebook, no class folders), with this run's virtual environment linked in; make runs there with the
-environment and the sandbox already installed (``make -o install -o sandbox``).
+gradebook, no class folders); make runs there with this checkout's environment and sandbox
+(``make -o install -o sandbox``): its ``.venv`` and its ``grading`` package (the same files) are linked in,
+because the sandbox's kernelspec runs this checkout's ``sandbox/kernel.sh``, which ``grading.sandbox``
+accepts only from the checkout it belongs to.
 """
 import csv
 import os
@@ -13,36 +15,39 @@ import nbformat
 import pytest
 from nbgrader.api import Comment, Grade, Gradebook
 
-from conftest import ASSIGNMENT, REPO, autograded_test_points, total_points
+from conftest import ASSIGNMENT, REPO, VENV_BIN, autograded_test_points, total_points
 from grading.demo import filled
 from graded_class import digest
 
 pytestmark = pytest.mark.slow
 MANUAL = {"task1_answer": 3.5, "task2_answer": 4.0, "task4_answer": 2.0}
 COMMENT = ("task4_answer", "Cite your own images.")
+KERNELSPEC = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox" / "kernel.json"
 
 
 def fresh_copy(target):
-    """The repository's tracked and untracked, not ignored, files in ``target``; .venv linked to this one."""
+    """The repository's tracked and untracked, not ignored, files in ``target``; .venv and grading/ linked to this one's."""
     listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
                             capture_output=True, text=True, check=True).stdout.split("\0")
     for name in filter(None, listed):
         source, copy = REPO / name, target / name
-        if not (source.exists() or source.is_symlink()):
-            continue  # deleted in the working tree, not yet in git
+        if name.startswith("grading/") or not (source.exists() or source.is_symlink()):
+            continue  # linked below; deleted in the working tree, not yet in git
         copy.parent.mkdir(parents=True, exist_ok=True)
         if source.is_symlink():
             copy.symlink_to(os.readlink(source))
         else:
             shutil.copy2(source, copy)  # with its time stamp: make must not think requirements changed
-    (target / ".venv").symlink_to(REPO / ".venv")
+    for name in (".venv", "grading"):
+        (target / name).symlink_to(REPO / name)
     return target
 
 
-def make(root, *targets):
+def make(root, *targets, check=True):
     proc = subprocess.run(["make", "-o", "install", "-o", "sandbox", *targets], cwd=root, capture_output=True,
                           text=True, timeout=900)
-    assert proc.returncode == 0, f"make {' '.join(targets)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0 or not check, \
+        f"make {' '.join(targets)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
 
@@ -62,14 +67,15 @@ def class_state(root):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, source_nb):
     """A fresh copy after README's path: `make release`, alice's submission, `make autograde`."""
+    kernelspec = KERNELSPEC.read_bytes()
     root = fresh_copy(tmp_path_factory.mktemp("fresh") / "course")
     make(root, "release")
     folder = root / "submitted" / "alice" / ASSIGNMENT
     folder.mkdir(parents=True)
     nbformat.write(filled(nbformat.read(root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4), source_nb),
                    folder / f"{ASSIGNMENT}.ipynb")
-    proc = make(root, "autograde")
-    return root, proc
+    yield root, make(root, "autograde")
+    assert KERNELSPEC.read_bytes() == kernelspec, "make in the copy changed this checkout's sandbox kernelspec"
 
 
 def test_readme_instructor_path_grades_a_submission(course, source_nb):
@@ -84,8 +90,7 @@ def test_a_folder_graded_elsewhere_is_reported_not_a_traceback(course):
     root, _ = course
     shutil.copytree(root / "submitted" / "alice", root / "submitted" / "ghost")
     shutil.copytree(root / "autograded" / "alice", root / "autograded" / "ghost")
-    proc = subprocess.run(["make", "-o", "install", "-o", "sandbox", "autograde"], cwd=root, capture_output=True, text=True,
-                          timeout=900)
+    proc = make(root, "autograde", check=False)
     shutil.rmtree(root / "submitted" / "ghost")
     shutil.rmtree(root / "autograded" / "ghost")
     assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr

@@ -33,7 +33,7 @@ def lab(tmp_path):
     shutil.copy(REPO / "nbgrader_config.py", root)  # the course's own timeouts and kernel, as students get them
     done = root / "completed" / ASSIGNMENT
     done.mkdir(parents=True)
-    nbformat.write(filled(read_step("release"), read_step("source")), done / f"{ASSIGNMENT}.ipynb")
+    nbformat.write(filled(read_step(REPO, "release"), read_step(REPO, "source")), done / f"{ASSIGNMENT}.ipynb")
     server = JupyterServer(root, tmp_path / "home")
     yield server
     server.stop()

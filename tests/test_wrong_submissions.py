@@ -1,15 +1,27 @@
 """The hidden tests catch the mistakes students really make, only through the tests meant to.
 
-Each entry of ``wrong_submissions.CATALOGUE`` is applied to the reference solution and submitted as one
-student of the graded class (tests/graded_class.py), autograded with real nbgrader in the sandbox; each
-student must lose exactly the points of the test cells the entry names, with no finding of the screening and
-no verdict refuted by the trusted re-check (grading/verdicts.py). The catalogue's other correct ways to write
-the solution (``CORRECT_VARIANTS``) lose nothing under 11 seeds: tests/test_seed_sweep.py.
+Each entry of ``wrong_submissions.CATALOGUE`` is applied to the reference solution, turned into what autograde
+runs (rebuilt from the source and screened: no note, no finding) and run as the autograder runs it
+(tests/notebook_runs.py): it must lose exactly the points of the test cells the entry names (nbgrader's
+rule), and grading.recheck, deciding the key verdicts again from the hidden tests' evidence, must refute no
+test the kernel passed nor pass one the kernel failed. (Wrong work through the whole sandboxed pipeline, into
+the gradebook: bob and tampers_with_tests in tests/test_autograde.py and tests/test_hostile_submissions.py.)
+The catalogue's other correct ways to write the solution (``CORRECT_VARIANTS``) lose nothing under 11 seeds:
+tests/test_seed_sweep.py.
 """
 import pytest
 
 from grading.rebuild import GRADING_METADATA
+from notebook_runs import as_autograde_runs, lost, refuted, run_all, trusted_verdicts
 from wrong_submissions import CATALOGUE, CORRECT_VARIANTS, RECIPE
+
+
+@pytest.fixture(scope="module")
+def graded_catalogue(tmp_path_factory, source_nb):
+    """{name: (what autograde runs, executed notebook, trusted verdicts)} for every catalogue entry."""
+    rebuilt = {w.name: as_autograde_runs(w.applied_to(source_nb)) for w in CATALOGUE}
+    runs = run_all([(name, nb, 0) for name, nb in rebuilt.items()], tmp_path_factory.mktemp("catalogue"))
+    return {name: (rebuilt[name], runs[name][0], trusted_verdicts(runs[name][1])) for name in rebuilt}
 
 
 def test_catalogue_covers_every_recipe_requirement():
@@ -21,16 +33,19 @@ def test_catalogue_covers_every_recipe_requirement():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.name)
-def test_wrong_submission_loses_exactly_the_expected_points(graded_class, source_nb, wrong):
-    lost = graded_class.lost(wrong.name, source_nb)
-    assert lost == wrong.loses, f"lost {sorted(lost)}, expected {sorted(wrong.loses)}"
+def test_wrong_submission_loses_exactly_the_expected_points(graded_catalogue, wrong):
+    _, nb, _ = graded_catalogue[wrong.name]
+    assert set(lost(nb)) == wrong.loses, f"lost {lost(nb)}, expected {sorted(wrong.loses)}"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("wrong", CATALOGUE, ids=lambda w: w.name)
-def test_honest_mistakes_need_no_review_and_the_trusted_recheck_agrees(graded_class, wrong):
-    """No finding of the screening, no verdict the trusted re-check refutes, and no test it passes that the kernel failed."""
-    record = graded_class.notebook(wrong.name).metadata[GRADING_METADATA]
-    assert (record["needs_review"], record["refuted"], record["notes"]) == ([], [], [])
-    passed = {gid for gid, verdict in record["trusted"].items() if verdict["passed"]}
+def test_honest_mistakes_need_no_review_and_the_trusted_recheck_agrees(graded_catalogue, wrong):
+    """No note of the rebuild, no finding of the screening, no verdict the trusted re-check refutes, and no
+    test it passes that the kernel failed."""
+    rebuilt, nb, verdicts = graded_catalogue[wrong.name]
+    record = rebuilt.metadata[GRADING_METADATA]
+    assert (record["notes"], record["needs_review"]) == ([], [])
+    assert refuted(nb, verdicts) == {}
+    passed = {gid for gid, verdict in verdicts.items() if verdict["passed"]}
     assert not passed & wrong.loses, f"the trusted re-check passed {sorted(passed & wrong.loses)}, which the tests fail"
