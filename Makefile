@@ -36,7 +36,7 @@ lab: install
 	GAN_PROFILE=full GAN_RESULTS_DIR=$(CURDIR)/results $(BIN)/python tools/run_lab.py $(NOTEBOOK) \
 		--output-dir results --output $(ASSIGNMENT)_executed.ipynb
 
-# The fast tier (about 1 minute): unit tests, nbval regression of the source notebook (short profile), release sync.
+# The fast tier (about 1.5 minutes): unit tests, nbval regression of the source notebook (short profile), release sync.
 check: install
 	$(PYTEST) -m "not slow and not browser" tests $(NOTEBOOK)
 
@@ -65,9 +65,9 @@ regrade: install sandbox
 # The demo class, in its own course root demo/ (nbgrader's example-course style): two demo students'
 # submissions, autograded, their feedback and grades.csv, all committed. Touches nothing outside demo/.
 define build_demo
-	$(BIN)/python -m grading.demo
 	rm -rf demo/autograded demo/feedback demo/release demo/gradebook.db
 	cd demo && nbgrader generate_assignment $(ASSIGNMENT)
+	$(BIN)/python -m grading.demo
 	$(BIN)/python -m grading.batch $(ASSIGNMENT) --root demo
 	cd demo && nbgrader generate_feedback $(ASSIGNMENT) && nbgrader export
 endef
@@ -103,4 +103,4 @@ classifier: install
 
 # Training outputs only: the real class's folders and gradebook are never deleted by a make target.
 clean:
-	rm -rf results source/*/results_quick demo/release
+	rm -rf results source/*/results_quick release/*/results_quick demo/release

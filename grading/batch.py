@@ -89,7 +89,7 @@ def back_up_gradebook(path: Path):
     return backup
 
 
-def export_grades(root: Path, backup: Path) -> Path:
+def export_grades(root: Path, backup: Path):
     """``nbgrader export`` of the gradebook to a CSV beside its backup copy (before a regrade); None if it fails."""
     export = backup.with_name(backup.stem.replace("gradebook-", "grades-") + ".csv")
     proc = subprocess.run([str(BIN / "nbgrader"), "export", "--to", str(export)], cwd=root, capture_output=True,

@@ -1,5 +1,5 @@
-"""Write the two demo students' submissions, in the demo class's own course root demo/, from the
-current release and source notebooks.
+"""Write the two demo students' submissions, in the demo class's own course root demo/, from its
+release and source notebooks (demo/source links to the course's source/; `make demo` generates demo/release first).
 
 Usage (from the course root): .venv/bin/python -m grading.demo   (run by `make demo`, which then grades
 them in demo/)
@@ -34,11 +34,12 @@ def read_step(root, step):
     return nbformat.read(Path(root) / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
 
 
-def main(root=Path.cwd()):
+def main():
+    demo = Path.cwd() / DEMO
     for student, grade_ids in [("demo_complete", None), ("demo_partial", PARTIAL_ANSWERS)]:
-        folder = root / DEMO / "submitted" / student / ASSIGNMENT
+        folder = demo / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(filled(read_step(root, "release"), read_step(root, "source"), grade_ids), folder / f"{ASSIGNMENT}.ipynb")
+        nbformat.write(filled(read_step(demo, "release"), read_step(demo, "source"), grade_ids), folder / f"{ASSIGNMENT}.ipynb")
         print(f"wrote {folder / f'{ASSIGNMENT}.ipynb'}")
 
 

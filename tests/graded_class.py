@@ -60,7 +60,8 @@ class Section:
     first: dict = field(default_factory=dict)  # graded alone, before the others
     root: Path = None
     proc: subprocess.CompletedProcess = None  # the batch of ``students``
-    before: dict = None  # what the section and the repository held after ``first`` was graded
+    first_report: dict = None  # the report rows of the batch of ``first``
+    before: dict = None  # what the section held after ``first`` was graded
 
 
 class GradedClass:
@@ -68,7 +69,8 @@ class GradedClass:
 
     def __init__(self, sections):
         self.sections = {s.name: s for s in sections}
-        self.report = {}
+        self.report = {}  # the report row of each student's last batch
+        self.repo_before = {"source": digest(REPO / "source"), "helpers": digest(REPO / "helpers")}
         self._section_of = {student: s for s in sections for student in [*s.first, *s.students]}
         assert len(self._section_of) == sum(len(s.first) + len(s.students) for s in sections), "a student in two sections"
 
@@ -110,16 +112,15 @@ def grade_section(section, base, env):
     if section.first:
         for student, submission in section.first.items():
             put(section.root, student, submission)
-        proc, rows = grade(section, env)
+        proc, section.first_report = grade(section, env)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         section.before = {"first files": {s: digest(section.root / "autograded" / s) for s in section.first},
                           "first scores": {s: auto_scores(section.root, s) for s in section.first},
-                          "source": digest(section.root / "source"), "config": (section.root / "nbgrader_config.py").read_bytes(),
-                          "repo source": digest(REPO / "source"), "helpers": digest(REPO / "helpers")}
+                          "source": digest(section.root / "source"), "config": (section.root / "nbgrader_config.py").read_bytes()}
     for student, submission in section.students.items():
         put(section.root, student, submission)
-    section.proc, later = grade(section, env)
-    return {**rows, **later}
+    section.proc, rows = grade(section, env)
+    return rows
 
 
 # Submissions that are more than a notebook: files beside it, links, a FIFO, a broken file.

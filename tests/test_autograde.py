@@ -27,6 +27,8 @@ def shown_image(cell):
 
 def test_solution_gets_every_autograded_point(graded_class, source_nb):
     assert graded_class.scores("alice") == autograded_test_points(source_nb)
+    row = graded_class.sections["class"].first_report["alice"]
+    assert (row["status"], row["message"], row["review"]) == ("graded", "", ""), row
 
 
 def test_untouched_release_gets_zero_and_the_batch_completes(graded_class):

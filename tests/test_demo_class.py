@@ -3,6 +3,7 @@ import csv
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from conftest import ASSIGNMENT, REPO, autograded_test_points, points
 from grading.demo import DEMO, PARTIAL_ANSWERS, filled, read_step
@@ -32,7 +33,12 @@ def test_demo_class_is_graded_and_exported(source_nb):
     assert len(images) == 10
 
 
-def test_the_real_class_folders_hold_no_demo():
-    """The demo students live in demo/ only: nothing of theirs in the class's own folders, to be exported with it."""
+def test_the_real_class_holds_no_demo_student():
+    """The demo students live in demo/ only: nothing of theirs in the class's own folders or gradebook (if this
+    checkout has one), to be exported with the class."""
     for folder in ("submitted", "autograded", "feedback"):
         assert not list((REPO / folder).glob("demo_*")), f"{folder}/ holds demo students"
+    if (REPO / "gradebook.db").exists():
+        with Gradebook(f"sqlite:///{REPO / 'gradebook.db'}") as gb:
+            demo = [s.id for s in gb.students if s.id.startswith("demo_")]
+        assert not demo, f"gradebook.db holds {demo}: `nbgrader db student remove <id> --force` (see README, Demo class)"

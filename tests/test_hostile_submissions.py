@@ -235,15 +235,17 @@ def test_nothing_outside_the_submissions_changed(graded_class):
     assert graded_class.scores("alice") == before["first scores"]["alice"]
     assert digest(root / "source") == before["source"]
     assert (root / "nbgrader_config.py").read_bytes() == before["config"]
-    assert digest(REPO / "source") == before["repo source"] and digest(REPO / "helpers") == before["helpers"]
+    assert digest(REPO / "source") == graded_class.repo_before["source"]
+    assert digest(REPO / "helpers") == graded_class.repo_before["helpers"]
     for other in graded_class.sections.values():
         assert batch.gradebook_is_sound(other.root / "gradebook.db"), other.name
     assert sandbox_leftovers() == []
 
 
 def test_the_gradebook_is_backed_up_before_each_batch(graded_class):
+    """The class section ran two batches on an existing gradebook (alice's, then the others): two backups."""
     backups = sorted((graded_class.root("alice") / "gradebook-backups").glob("gradebook-*.db"))
-    assert len(backups) >= 1 and all(batch.gradebook_is_sound(b) for b in backups)
+    assert len(backups) == 2 and all(batch.gradebook_is_sound(b) for b in backups), backups
 
 
 def test_a_damaged_gradebook_is_restored_from_its_backup(tmp_path):

@@ -56,12 +56,22 @@ def report(root):
         return {row["student"]: row for row in csv.DictReader(f)}
 
 
+def grade_by_hand(root):
+    """What formgrader does when a grader types alice's scores and a comment."""
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for cell, score in MANUAL.items():
+            gb.find_grade(cell, ASSIGNMENT, ASSIGNMENT, "alice").manual_score = score
+        gb.find_comment(COMMENT[0], ASSIGNMENT, ASSIGNMENT, "alice").manual_comment = COMMENT[1]
+        gb.db.commit()
+
+
 def class_state(root):
-    """Everything of the real class: its folders' files, and every score and comment in its gradebook."""
+    """Everything of the real class: its folders' files, grades.csv, and every score and comment in its gradebook."""
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         grades = {(g.student.id, g.name): (g.auto_score, g.manual_score) for g in gb.db.query(Grade)}
         comments = {(c.student.id, c.name): c.manual_comment for c in gb.db.query(Comment)}
-    return {folder: digest(root / folder) for folder in ("submitted", "autograded", "feedback")}, grades, comments
+    folders = {folder: digest(root / folder) for folder in ("submitted", "autograded", "feedback")}
+    return folders, (root / "grades.csv").read_bytes(), grades, comments
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +110,7 @@ def test_a_folder_graded_elsewhere_is_reported_not_a_traceback(course):
 
 def test_a_regrade_keeps_manual_grades_after_a_backup_and_an_export(course, source_nb):
     root, _ = course
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:  # what formgrader does when a grader types them
-        for cell, score in MANUAL.items():
-            gb.find_grade(cell, ASSIGNMENT, ASSIGNMENT, "alice").manual_score = score
-        gb.find_comment(COMMENT[0], ASSIGNMENT, ASSIGNMENT, "alice").manual_comment = COMMENT[1]
-        gb.db.commit()
+    grade_by_hand(root)
     graded = sum(autograded_test_points(source_nb).values()) + sum(MANUAL.values())
 
     proc = make(root, "regrade")
@@ -117,19 +123,26 @@ def test_a_regrade_keeps_manual_grades_after_a_backup_and_an_export(course, sour
         for cell, score in MANUAL.items():
             assert gb.find_grade(cell, ASSIGNMENT, ASSIGNMENT, "alice").manual_score == score
         assert gb.find_comment(COMMENT[0], ASSIGNMENT, ASSIGNMENT, "alice").manual_comment == COMMENT[1]
+        submission = gb.find_submission(ASSIGNMENT, "alice")
+        assert (submission.code_score, submission.written_score) == (sum(autograded_test_points(source_nb).values()),
+                                                                      sum(MANUAL.values()))
 
-    subprocess.run([str(REPO / ".venv" / "bin" / "nbgrader"), "export"], cwd=root, check=True, capture_output=True)
+    subprocess.run([str(VENV_BIN / "nbgrader"), "export"], cwd=root, check=True, capture_output=True)
     with open(root / "grades.csv") as f:
         row = next(r for r in csv.DictReader(f) if r["student_id"] == "alice")
     assert float(row["raw_score"]) == graded and float(row["max_score"]) == total_points(source_nb)
 
 
 def test_demo_record_and_clean_leave_the_real_class_alone(course):
-    """`make record` (which runs `make demo`) and `make clean` rebuild the demo class in demo/ and touch
-    nothing of the real class: its folders, its gradebook file, its students' scores and comments."""
+    """`make record` (which builds the demo class with `make demo`'s recipe) and `make clean` rebuild the demo
+    in demo/ and touch nothing of the real class: its folders, grades.csv, its gradebook file, its students'
+    scores and comments (a manual grade and a comment planted first)."""
     root, _ = course
+    grade_by_hand(root)
+    subprocess.run([str(VENV_BIN / "nbgrader"), "export"], cwd=root, check=True, capture_output=True)
     before, gradebook = class_state(root), (root / "gradebook.db").read_bytes()
     (root / "demo" / "grades.csv").unlink()
+    (root / "results").mkdir()  # a training run's output, which `make clean` removes
     make(root, "record")
     make(root, "clean")
     assert class_state(root) == before

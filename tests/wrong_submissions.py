@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from conftest import SOURCE_NB
+
 # What the student writes, and must get right, in the Experiment 2 recipe.
 RECIPE = {
     "data in [-1, 1]": "transform maps MNIST pixels to [-1, 1]",
@@ -32,9 +34,6 @@ RECIPE = {
     "grid in [0, 1]": "Task 3 maps [-1, 1] to [0, 1] with make_grid",
     "grid layout": "Task 3 puts nrow digits in a row",
 }
-
-SOURCE_NB = Path(__file__).resolve().parent.parent / "source" / "gan_mnist" / "gan_mnist.ipynb"
-
 
 def train_step_halves(source_notebook=SOURCE_NB):
     """The D update and the G update of the notebook's train_step cell, each from its comment line on.
