@@ -89,12 +89,16 @@ def back_up_gradebook(path: Path):
     return backup
 
 
+def nbgrader(root: Path, *args):
+    """Run this environment's nbgrader in the course ``root`` (its helper programs first on PATH)."""
+    return subprocess.run([str(BIN / "nbgrader"), *args], cwd=root, capture_output=True, text=True,
+                          env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}"))
+
+
 def export_grades(root: Path, backup: Path):
     """``nbgrader export`` of the gradebook to a CSV beside its backup copy (before a regrade); None if it fails."""
     export = backup.with_name(backup.stem.replace("gradebook-", "grades-") + ".csv")
-    proc = subprocess.run([str(BIN / "nbgrader"), "export", "--to", str(export)], cwd=root, capture_output=True,
-                          text=True, env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}"))
-    return export if proc.returncode == 0 else None
+    return export if nbgrader(root, "export", "--to", str(export)).returncode == 0 else None
 
 
 def restore_gradebook(path: Path, backup):
@@ -108,10 +112,8 @@ def restore_gradebook(path: Path, backup):
 
 def autograde(root: Path, assignment: str, student: str, regrade: bool):
     """Run nbgrader for one student: (status, reason, seconds)."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    args = [str(BIN / "nbgrader"), "autograde", assignment, "--student", student] + (["--force"] if regrade else [])
     started = time.perf_counter()
-    proc = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
+    proc = nbgrader(root, "autograde", assignment, "--student", student, *(["--force"] if regrade else []))
     seconds = time.perf_counter() - started
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:

@@ -22,6 +22,7 @@ ASSIGNMENT = "gan_mnist"
 SOURCE_NB = REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE_NB = REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 VENV_BIN = Path(sys.executable).parent
+SANDBOX_KERNELSPEC = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox"  # what `make sandbox` installs
 
 
 def nbgrader(*args, cwd, check=True, timeout=600, env=None):

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 
 import hostile
-from conftest import (ASSIGNMENT, RELEASE_NB, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points,
+from conftest import (ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points,
                       graded_notebook, new_course, submit)
 
 LANES = int(os.environ.get("GAN_TEST_LANES", "3"))
@@ -89,10 +89,15 @@ class GradedClass:
         return {gid for gid, points in autograded_test_points(source_nb).items() if scores[gid] < points}
 
 
+def make_autograde(root, env):
+    """`make autograde`'s command on the course ``root``."""
+    return subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root)], cwd=REPO,
+                          capture_output=True, text=True, timeout=1800, env=env)
+
+
 def grade(section, env):
     """The instructor's command on the section's course root; the report rows it wrote."""
-    proc = subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(section.root)], cwd=REPO,
-                          capture_output=True, text=True, timeout=1800, env=env)
+    proc = make_autograde(section.root, env)
     with open(section.root / "autograde_report.csv") as f:
         return proc, {row["student"]: row for row in csv.DictReader(f)}
 

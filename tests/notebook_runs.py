@@ -24,15 +24,16 @@ from graded_class import LANES
 from grading import recheck, reference
 from grading.rebuild import RebuildFromSource, ScreenStudentCode
 
+CONFIG = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+SOLUTION = reference.load(SOURCE_NB)
 BEFORE_EACH_RUN = "%reset -f\nimport os\nos.environ.update(GAN_SEED={seed!r}, GAN_EVIDENCE_DIR={evidence!r})\nos.chdir({folder!r})"
 
 
 def as_autograde_runs(submission):
     """The notebook autograde runs for ``submission``: the source notebook with its answers put in, screened."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     resources = {"nbgrader": {"assignment": ASSIGNMENT, "notebook": ASSIGNMENT}}
-    nb, _ = RebuildFromSource(config=config).preprocess(copy.deepcopy(submission), resources)
-    return ScreenStudentCode(config=config).preprocess(nb, resources)[0]
+    nb, _ = RebuildFromSource(config=CONFIG).preprocess(copy.deepcopy(submission), resources)
+    return ScreenStudentCode(config=CONFIG).preprocess(nb, resources)[0]
 
 
 def _run_in_one_kernel(jobs, base):
@@ -78,7 +79,7 @@ def lost(nb):
 
 def trusted_verdicts(evidence):
     """grading.recheck's verdicts from a run's evidence, against the solution in the source notebook."""
-    return recheck.verdicts(evidence, reference.load(SOURCE_NB))
+    return recheck.verdicts(evidence, SOLUTION)
 
 
 def refuted(nb, verdicts):

@@ -17,14 +17,13 @@ import glob
 import json
 import os
 import subprocess
-import sys
 import tempfile
 
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import ASSIGNMENT, REPO, VENV_BIN, autograded_test_points, nbgrader, nbgrader_cells, submit
-from graded_class import DEMO_RESULTS, NOT_GRADED, digest
+from conftest import ASSIGNMENT, REPO, SANDBOX_KERNELSPEC, autograded_test_points, nbgrader, nbgrader_cells, submit
+from graded_class import DEMO_RESULTS, NOT_GRADED, digest, make_autograde
 from grading import batch
 from grading.rebuild import GRADING_METADATA
 from grading.recheck import CHECKS
@@ -32,12 +31,6 @@ from grading.sandbox import untrusted_entries
 from hostile import FORGERIES, forged, wrong
 
 pytestmark = pytest.mark.slow
-
-
-def make_autograde(root, **env):
-    """`make autograde`'s command on the course ``root``."""
-    return subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root)], cwd=REPO,
-                          capture_output=True, text=True, timeout=1800, env={**os.environ, **env})
 
 
 def sandbox_leftovers():
@@ -263,12 +256,12 @@ def test_plain_nbgrader_autograde_refuses_without_the_sandbox(graded_class, rele
     root = graded_class.root("alice")
     marker = tmp_path / "student-code-ran"
     submit(root, "newcomer", forged(release_nb, source_nb, f"open({str(marker)!r}, 'w').write('ran')"))
-    spec = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox"
+    spec = SANDBOX_KERNELSPEC
     hidden = spec.with_name("gan-sandbox.removed-by-test")
     spec.rename(hidden)
     try:
         refused = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False)
-        script = make_autograde(root)
+        script = make_autograde(root, os.environ)
         assert not marker.exists(), "student code ran without the sandbox"
         opted_out = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False,
                              env={"GAN_UNSANDBOXED_AUTOGRADE": "1"})

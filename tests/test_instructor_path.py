@@ -15,14 +15,14 @@ import nbformat
 import pytest
 from nbgrader.api import Comment, Grade, Gradebook
 
-from conftest import ASSIGNMENT, REPO, VENV_BIN, autograded_test_points, total_points
+from conftest import ASSIGNMENT, REPO, SANDBOX_KERNELSPEC, VENV_BIN, autograded_test_points, total_points
 from grading.demo import filled
 from graded_class import digest
 
 pytestmark = pytest.mark.slow
 MANUAL = {"task1_answer": 3.5, "task2_answer": 4.0, "task4_answer": 2.0}
 COMMENT = ("task4_answer", "Cite your own images.")
-KERNELSPEC = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox" / "kernel.json"
+KERNELSPEC = SANDBOX_KERNELSPEC / "kernel.json"
 
 
 def fresh_copy(target):
