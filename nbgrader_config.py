@@ -36,6 +36,10 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Each task's rubric is a BEGIN/END MARK SCHEME region of its (locked) question cell: the release and the
+# feedback leave it out, the autograded notebook that graders open in formgrader keeps it above the answer.
+c.ClearMarkScheme.enforce_metadata = False  # nbgrader expects it in a "task" cell; ours are question + answer cells
+
 # Scores are saved by grading.verdicts.SaveVerdicts: only what the trusted re-check of the hidden tests'
 # evidence supports, 0 and flagged for review where the code needs it; hidden tests stay out of the
 # feedback students get.
@@ -51,6 +55,7 @@ c.Autograde.autograde_preprocessors = [
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
     "grading.preprocessors.HideTestTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
@@ -64,5 +69,6 @@ c.HTMLExporter.preprocessors = ["grading.sanitize.NumericImageSizes"]
 # A student's results/ images and measured figures (Task 4) must survive autograde even if the instructor's
 # source/ folder has its own results/ from running the solution notebook.
 LAB_IMAGES = ([f"results/epoch_{n}.png" for n in range(5, 51, 5)] + [f"results/generator_epoch_{n}.pt" for n in (10, 20, 30, 50)]
-              + ["results/final_grid.png", "results/loss_curve.png", "results/quality.json", "results/seed.txt"])
+              + ["results/final_grid.png", "results/loss_curve.png", "results/training.gif", "results/interpolation.png",
+                 "results/quality.json", "results/seed.txt"])
 c.Autograde.exclude_overwriting = {"gan_mnist": LAB_IMAGES}

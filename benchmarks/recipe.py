@@ -4,10 +4,13 @@ The file holds no model or step of its own: ``Generator``, ``Discriminator``, ``
 constants come from the solution cells of ``source/gan_mnist/gan_mnist.ipynb`` via ``grading.reference``,
 so the benchmarks always train the notebook's solution. Only the ways of feeding that step live here:
 
-- ``plain``: torchvision MNIST with the per-image transform, ``DataLoader``, fp32, plain ``Adam``.
-- ``lab``: what the notebook's training loop does: ``helpers.TensorLoader`` on the device, fused Adam,
-  ``helpers.precision`` (bf16 autocast on CPUs that do bf16 natively) around each ``train_step``.
+- ``plain``: torchvision MNIST with the per-image transform, ``DataLoader``, fp32.
+- ``lab``: what the notebook does: ``train_loader`` is ``helpers.tensor_loader`` (on the device), and the
+  ``ctx`` that ``train_step`` puts its forward passes and losses under is ``helpers.precision`` (bf16
+  autocast on CPUs that do bf16 natively).
 - ``lab-fp32``: the lab's way with ``GAN_PRECISION=fp32`` (a CPU without native bf16).
+
+Both use the notebook's plain Adam; the loop is the notebook's loop without its bookkeeping.
 
 Usage::
 
@@ -32,8 +35,8 @@ WAYS = ("plain", "lab", "lab-fp32")
 
 
 def precision_env(way):
-    """The environment ``helpers.fast.precision`` reads for ``way``: None means the real one."""
-    return {"GAN_PRECISION": "fp32"} if way in ("plain", "lab-fp32") else None
+    """The environment ``helpers.fast.precision`` reads for ``way``: the full run's, fp32 where asked."""
+    return {"GAN_PROFILE": "full", **({"GAN_PRECISION": "fp32"} if way in ("plain", "lab-fp32") else {})}
 
 
 def precision_of(way, device) -> str:
@@ -62,21 +65,19 @@ def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
     criterion = nn.BCELoss()
     if way == "plain":
         loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True)
-        adam = {"lr": LR, "betas": BETAS}
-    else:  # the notebook's training loop and optimiser cell
-        loader = helpers.TensorLoader(train_set, batch_size=BATCH_SIZE, shuffle=True, device=device)
-        adam = {"lr": LR, "betas": BETAS, "fused": True}
-    opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
-    opt_g = torch.optim.Adam(generator.parameters(), **adam)
+    else:  # the notebook's train_loader
+        loader = helpers.tensor_loader(train_set, batch_size=BATCH_SIZE, shuffle=True, device=device)
+    train_step.__globals__["ctx"] = helpers.precision(device, precision_env(way))  # the setup cell's ctx
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=LR, betas=BETAS)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS)
     history = {"D": [], "G": [], "updates": 0, "setup_s": time.perf_counter() - started}
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()
         d_losses, g_losses = [], []
         for real, _ in loader:
-            real = real.to(device)  # (B, 1, 28, 28); TensorLoader's batches are already there
+            real = real.to(device)  # (B, 1, 28, 28); tensor_loader's batches are already there
             noise = torch.randn(real.size(0), NOISE_DIM, device=device)  # (B, 100)
-            with helpers.precision(device, precision_env(way)):
-                d_loss, g_loss = train_step(generator, discriminator, opt_g, opt_d, criterion, real, noise)
+            d_loss, g_loss = train_step(generator, discriminator, opt_g, opt_d, criterion, real, noise)
             d_losses.append(d_loss)
             g_losses.append(g_loss)
             history["updates"] += 1

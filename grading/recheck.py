@@ -53,7 +53,7 @@ class ArchitectureDiffers(Refuted):
 ARCHITECTURE_TESTS = ("test_generator_architecture", "test_discriminator_architecture")
 # Redone with the reference classes: with another architecture the reference's numbers are not the student's
 # to match, so these keep their in-kernel verdict (the architecture tests take the points).
-DEPEND_ON_ARCHITECTURE = ("test_train_step_recipe", "test_training_trends")
+DEPEND_ON_ARCHITECTURE = ("test_train_step_recipe", "test_training_loop")
 
 
 def evidence(folder, name):
@@ -164,13 +164,18 @@ def check_train_step_recipe(e, ref):
         _check(rel < 0.02, f"after 3 steps the {what}'s update differs from the reference's by {rel:.1%}")
 
 
-def check_training_trends(e, ref):
+def check_training_loop(e, ref):
     history, epochs = e["history"], e["epochs"]
     losses = [_numbers(history.get(k), epochs) if isinstance(history, dict) else None for k in ("D", "G")]
     _check(all(ls and all(math.isfinite(v) and v > 0 for v in ls) for ls in losses),
            "the training run's history is not one positive finite D and G loss per epoch")
+    short = [_numbers(e["short"].get(k), 5) if isinstance(e["short"], dict) else None for k in ("D", "G")]
+    _check(all(short), "the 5-epoch short run's history is missing")
     steps = [_numbers(step, 2) for step in e["steps"]] if isinstance(e["steps"], list) and len(e["steps"]) == 60 else [None]
-    _check(all(steps), "the 60-step run's losses are missing")
+    _check(all(steps), "the short run's 60 step losses are missing")
+    means = [[sum(step[k] for step in steps[12 * i:12 * (i + 1)]) / 12 for i in range(5)] for k in (0, 1)]
+    _check(all(math.isclose(a, b, rel_tol=1e-5) for k in (0, 1) for a, b in zip(short[k], means[k])),
+           "the short run's history is not the mean of its steps' losses")
     d_first, d_last = steps[0][0], sum(d for d, _ in steps[-10:]) / 10
     _check(d_last < d_first - 0.03, f"in 60 steps the D loss went {d_first:.3f} -> {d_last:.3f}")
     generator = into_reference(ref.Generator(), e["g"], "generator")
@@ -188,7 +193,7 @@ CHECKS = {
     "test_discriminator_architecture": check_discriminator_architecture,
     "test_train_step_updates": check_train_step_updates,
     "test_train_step_recipe": check_train_step_recipe,
-    "test_training_trends": check_training_trends,
+    "test_training_loop": check_training_loop,
 }
 
 

@@ -3,7 +3,7 @@
 Usage: GAN_PROFILE=quick python -m grading.record source/gan_mnist/gan_mnist.ipynb   (run by `make record`)
 
 Runs the notebook in its own folder (as nbval and nbgrader do), keeps the outputs of the
-cells marked ``# NBVAL_CHECK_OUTPUT`` and clears every other output, so the instructor
+cells tagged ``nbval-check-output`` (cell metadata: students never see it) and clears every other output, so the instructor
 notebook stays small and its diffs readable.
 """
 import sys
@@ -12,19 +12,23 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+CHECK_TAG = "nbval-check-output"
+
+
+def checked(cell) -> bool:
+    return CHECK_TAG in cell.metadata.get("tags", [])
 
 
 def record(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in nb.cells:
-        if cell.cell_type == "code" and CHECK_MARKER not in cell.source:
+        if cell.cell_type == "code" and not checked(cell):
             cell.outputs, cell.execution_count = [], None
         cell.metadata.pop("execution", None)  # timestamps: noise in diffs
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
-    print(f"recorded {sum(CHECK_MARKER in c.source for c in nb.cells)} checked cells in {path}")
+    print(f"recorded {sum(checked(c) for c in nb.cells)} checked cells in {path}")
 
 
 if __name__ == "__main__":

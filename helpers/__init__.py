@@ -2,18 +2,21 @@
 
 Each module has one job and says which part of the lab uses it:
 ``data`` (find MNIST offline), ``profile`` (full run or short grading run),
-``plots`` (digit grids, loss curves, the Task 4 comparison),
-``fast`` (the training loop's fast data and precision), ``checkpoint`` (resume after a restart),
+``fast`` (the fast ``train_loader`` and the precision context ``ctx``),
+``training`` (the training loop's bookkeeping: history, checkpoints, animation; ``checkpoint`` saves and resumes),
+``plots`` (digit grids, training curves, the animation, the Task 4 comparison),
 ``quality`` (FID, confidence and digit coverage of generated digits: training loop and Task 4),
-``integrity`` (grading: notices monkeypatched functions), ``evidence`` (grading: what the hidden
+``hints`` (a clear message for the common errors), ``integrity`` (grading: notices monkeypatched functions), ``evidence`` (grading: what the hidden
 tests hand to the grader's trusted re-check).
 """
-from . import evidence, integrity, quality
-from .checkpoint import Checkpoint
+from . import evidence, hints, integrity, quality
 from .data import MNISTNotFoundError, mnist_root
-from .fast import TensorLoader, precision
-from .plots import plot_losses, save_samples, show_epoch_images
+from .fast import precision, tensor_loader
+from .plots import plot_training, save_samples, show_animation, show_epoch_images, show_submitted
 from .profile import lab_profile
+from .training import TrainingRun
 
-__all__ = ["Checkpoint", "MNISTNotFoundError", "TensorLoader", "evidence", "integrity", "lab_profile", "mnist_root",
-           "plot_losses", "precision", "quality", "save_samples", "show_epoch_images"]
+hints.install()
+
+__all__ = ["MNISTNotFoundError", "TrainingRun", "evidence", "integrity", "lab_profile", "mnist_root", "plot_training",
+           "precision", "quality", "save_samples", "show_animation", "show_epoch_images", "show_submitted", "tensor_loader"]

@@ -22,6 +22,7 @@ Usage::
     PROFILE = lab_profile()
     PROFILE.epochs, PROFILE.train_images, PROFILE.results_dir, PROFILE.checkpoint_path, PROFILE.seed
 """
+import dataclasses
 import os
 import secrets
 from dataclasses import dataclass
@@ -50,6 +51,18 @@ class Profile:
     @property
     def quick(self) -> bool:
         return self.name == "quick"
+
+    @property
+    def label(self) -> str:
+        """What this run is, for the titles of its figures."""
+        if self.quick:
+            return f"grading check: a {self.epochs}-epoch short run on {self.train_images:,} images"
+        return f"your training run ({self.epochs} epochs)"
+
+    def experiment(self, name, epochs) -> "Profile":
+        """A side run of ``epochs`` epochs in ``results_dir/experiment/name``: no checkpoints, digits measured at its end."""
+        folder = self.results_dir / "experiment" / name
+        return dataclasses.replace(self, epochs=epochs, results_dir=folder, checkpoint_path=None, quality_epochs=(epochs,))
 
     @property
     def seed(self) -> int:

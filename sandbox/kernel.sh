@@ -28,7 +28,7 @@ run_dir=$(dirname "$connection_file")
 repo=$(cd "$(dirname "$0")/.." && pwd)
 submission=$PWD
 user=gan-sandbox
-ALLOWED_ENV=(NBGRADER_EXECUTION NBGRADER_VALIDATING GAN_PROFILE GAN_PRECISION MNIST_ROOT CI OMP_NUM_THREADS)
+ALLOWED_ENV=(NBGRADER_EXECUTION NBGRADER_VALIDATING GAN_PROFILE GAN_PRECISION MNIST_ROOT CI OMP_NUM_THREADS PYTHONWARNINGS)
 
 fail() { echo "gan-sandbox: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || fail "the sandbox needs root (to run student code as $user and to cap its memory)"

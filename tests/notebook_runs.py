@@ -38,7 +38,8 @@ def as_autograde_runs(submission):
 
 def _run_in_one_kernel(jobs, base):
     """{name: (executed notebook, evidence folder)} for ``jobs`` [(name, notebook, seed)], one after the other."""
-    env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
+           "PYTHONWARNINGS": "ignore"}  # as grading.sandbox.SandboxedExecute sets it
     client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(base)}})
     runs = {}

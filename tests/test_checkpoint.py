@@ -1,4 +1,4 @@
-"""helpers.Checkpoint: a run stopped and resumed ends exactly where an uninterrupted run does."""
+"""helpers.checkpoint.Checkpoint: a run stopped and resumed ends exactly where an uninterrupted run does."""
 import copy
 
 import nbformat
@@ -8,7 +8,8 @@ from nbclient import NotebookClient
 
 from conftest import SOURCE_NB, nbgrader_cells
 from grading import reference
-from helpers import Checkpoint, TensorLoader
+from helpers.checkpoint import Checkpoint
+from helpers.fast import tensor_loader
 
 SOLUTION = reference.load(SOURCE_NB)  # the notebook's Generator, Discriminator and train_step
 
@@ -24,7 +25,7 @@ def train(epochs, checkpoint_path, crash_after=None):
     G, D = SOLUTION.Generator(), SOLUTION.Discriminator()
     opt_g = torch.optim.Adam(G.parameters(), lr=SOLUTION.LR, betas=SOLUTION.BETAS, fused=True)
     opt_d = torch.optim.Adam(D.parameters(), lr=SOLUTION.LR, betas=SOLUTION.BETAS, fused=True)
-    loader = TensorLoader(data, batch_size=64)
+    loader = tensor_loader(data, batch_size=64)
     history = {"D": [], "G": []}
     checkpoint = Checkpoint(checkpoint_path, generator=G, discriminator=D, opt_g=opt_g, opt_d=opt_d)
     for epoch in range(checkpoint.resume(history) + 1, epochs + 1):
@@ -61,6 +62,22 @@ def test_checkpoint_of_other_models_is_not_loaded(tmp_path, capsys):
     assert Checkpoint(path, generator=generator).resume(history) == 0
     assert "does not fit these models" in capsys.readouterr().out
     assert history == {"D": [], "G": []}
+    assert all(torch.equal(before[k], v) for k, v in generator.state_dict().items())
+
+
+def test_extra_state_comes_back_and_other_code_is_named(tmp_path, capsys):
+    path = tmp_path / "checkpoint.pt"
+    code = {"train_step": "aaa", "REAL_LABEL": "bbb"}
+    Checkpoint(path, code, generator=torch.nn.Linear(2, 2)).save(5, {"D": [1.0] * 5}, frames=["f0", "f5"])
+    saved = {}
+    assert Checkpoint(path, code, generator=torch.nn.Linear(2, 2)).resume({}, saved) == 5
+    assert saved == {"frames": ["f0", "f5"]}
+    generator, history, saved = torch.nn.Linear(2, 2), {}, {}
+    before = copy.deepcopy(generator.state_dict())
+    other = {"train_step": "aaa", "REAL_LABEL": "ccc", "NOISE_DIM": "ddd"}
+    assert Checkpoint(path, other, generator=generator).resume(history, saved) == 0
+    assert f"{path} was made by other code (REAL_LABEL, NOISE_DIM): training from scratch" in capsys.readouterr().out
+    assert history == saved == {}
     assert all(torch.equal(before[k], v) for k, v in generator.state_dict().items())
 
 

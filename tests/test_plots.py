@@ -1,4 +1,7 @@
-"""helpers.plots: digit grids on disk, loss curves, and the Task 4 side-by-side view."""
+"""helpers.plots: digit grids on disk, training curves, the animation, the submitted full run, the Task 4 view."""
+import dataclasses
+import math
+
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -7,7 +10,8 @@ import torch
 import torchvision.utils as vutils
 from PIL import Image
 
-from helpers.plots import plot_losses, save_samples, show_epoch_images
+from helpers.plots import plot_training, save_samples, show_animation, show_epoch_images, show_submitted
+from helpers.profile import lab_profile
 
 matplotlib.use("Agg")  # plt.show() is a no-op and the figure stays open for inspection
 
@@ -22,13 +26,71 @@ def test_save_samples_maps_minus_one_to_black_and_one_to_white(tmp_path):
     assert saved[2, 2] == 0 and saved[-3, -3] == 255
 
 
-def test_plot_losses_saves_one_line_per_network(tmp_path):
-    plot_losses({"D": [1.3, 1.2, 1.25], "G": [0.8, 0.9, 1.0]}, tmp_path / "loss.png")
+HISTORY = {"D": [1.3, 1.2, 1.25], "G": [0.8, 0.9, 1.0], "D(x)": [0.5, 0.6, 0.55], "D(G(z))": [0.4, 0.3, 0.35]}
+
+
+def test_plot_training_has_losses_on_top_and_d_outputs_below(tmp_path):
+    plot_training(HISTORY, tmp_path / "sub" / "loss_curve.png", title="grading check")
     fig = plt.gcf()
-    assert (tmp_path / "loss.png").stat().st_size > 0
-    lines = fig.axes[0].get_lines()
-    assert [line.get_label() for line in lines] == ["D loss", "G loss"]
-    assert list(lines[1].get_xdata()) == [1, 2, 3] and list(lines[1].get_ydata()) == [0.8, 0.9, 1.0]
+    assert (tmp_path / "sub" / "loss_curve.png").stat().st_size > 0
+    top, bottom = fig.axes
+    assert top.get_shared_x_axes().joined(top, bottom)
+    assert top.get_title() == "grading check" and bottom.get_xlabel() == "epoch"
+    assert [line.get_label() for line in top.get_lines()] == [
+        "D loss", "D loss if D can only guess (1.376)", "G loss", "G loss if D can only guess (0.799)"]
+    assert [line.get_label() for line in bottom.get_lines()] == [
+        "D(x): D on real digits", "D(G(z)): D on generated digits", "D can only guess (0.45)"]
+    lines = {line.get_label(): line for line in top.get_lines() + bottom.get_lines()}
+    assert list(lines["G loss"].get_xdata()) == [1, 2, 3] and list(lines["G loss"].get_ydata()) == [0.8, 0.9, 1.0]
+    assert list(lines["D(G(z)): D on generated digits"].get_ydata()) == [0.4, 0.3, 0.35]
+    # A D that outputs 0.45 for every image: BCE(0.45, 0.9) + BCE(0.45, 0) for D, -ln 0.45 for G.
+    d_guess = -(0.9 * math.log(0.45) + 0.1 * math.log(0.55)) - math.log(0.55)
+    assert lines["D loss if D can only guess (1.376)"].get_ydata()[0] == pytest.approx(d_guess)
+    assert lines["G loss if D can only guess (0.799)"].get_ydata()[0] == pytest.approx(-math.log(0.45))
+    assert lines["D can only guess (0.45)"].get_ydata()[0] == pytest.approx(0.45)
+    assert all(line.get_linestyle() == "--" for label, line in lines.items() if "guess" in label)
+    assert "D(x) high and D(G(z)) low: D is winning" in fig.texts[0].get_text()
+
+
+def test_plot_training_of_an_old_history_has_only_the_losses():
+    plot_training({"D": [1.3, 1.2], "G": [0.8, 0.9]}, real_label=1.0)
+    (ax,) = plt.gcf().axes
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "D loss", "D loss if D can only guess (1.386)", "G loss", "G loss if D can only guess (0.693)"]
+
+
+def test_show_submitted_shows_the_full_run_only_while_grading(tmp_path, capsys):
+    quick = dataclasses.replace(lab_profile({"GAN_PROFILE": "quick"}), full_results_dir=tmp_path)
+    full = lab_profile({"GAN_PROFILE": "full", "GAN_RESULTS_DIR": str(tmp_path)})
+    Image.fromarray(np.full((20, 30), 200, np.uint8)).save(tmp_path / "loss_curve.png")
+    plt.close("all")
+    show_submitted(full, "loss_curve.png", "the training curves")
+    assert not plt.get_fignums()
+    show_submitted(quick, "loss_curve.png", "the training curves")
+    (ax,) = plt.gcf().axes
+    assert ax.get_title() == "your submitted full run: the training curves"
+    assert ax.get_images()[0].get_array().shape[:2] == (20, 30)
+    plt.close("all")
+    show_submitted(quick, "interpolation.png", "noise walk")
+    assert not plt.get_fignums()
+    assert f"{tmp_path / 'interpolation.png'} was not submitted" in capsys.readouterr().out
+
+
+def test_show_animation_plays_the_gif_and_shows_a_still_strip(tmp_path, capsys):
+    frames = [Image.fromarray(np.full((12, 10), 10 * epoch, np.uint8)) for epoch in range(11)]  # epochs 0..10
+    frames[0].save(tmp_path / "training.gif", save_all=True, append_images=frames[1:], duration=250, loop=0)
+    show_animation(tmp_path / "training.gif")
+    assert "IPython.core.display.Image" in capsys.readouterr().out  # display() outside a notebook prints the repr
+    axes = plt.gcf().axes
+    assert [ax.get_title() for ax in axes] == ["epoch 0", "epoch 2", "epoch 4", "epoch 6", "epoch 8", "epoch 10"]
+    assert [float(ax.get_images()[0].get_array().mean()) for ax in axes] == pytest.approx([0, 20, 40, 60, 80, 100])
+
+
+def test_show_animation_without_a_gif_says_what_to_run(tmp_path, capsys):
+    plt.close("all")
+    show_animation(tmp_path / "training.gif")
+    assert not plt.get_fignums()
+    assert "the full run's training cell writes it" in capsys.readouterr().out
 
 
 def test_epoch_images_side_by_side(tmp_path):

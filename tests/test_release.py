@@ -1,13 +1,17 @@
 """release/ is the student version of source/: in sync, with no solutions or hidden tests, and it validates as unfinished."""
 import filecmp
+import shutil
 
 import nbformat
 from nbgrader.validator import Validator
 from traitlets.config.loader import PyFileConfigLoader
 
-from conftest import ASSIGNMENT, autograded_test_points, nbgrader, nbgrader_cells
+from conftest import ASSIGNMENT, REPO, autograded_test_points, nbgrader, nbgrader_cells, points, total_points
 
-SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+DEMO_RESULTS = REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "results"
+
+SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME", "Rubric")
+REMINDER = "test_results_submitted"  # 0 points: Validate's reminder that results/ must go with the notebook
 
 
 def test_release_is_what_generate_assignment_makes_from_source(course_copy):
@@ -33,7 +37,8 @@ def test_every_solution_is_a_stub_in_the_release(source_nb, release_nb):
     source, release = nbgrader_cells(source_nb), nbgrader_cells(release_nb)
     assert source.keys() == release.keys()
     solutions = [gid for gid, cell in source.items() if cell.metadata.nbgrader["solution"]]
-    assert len(solutions) == 8  # transform, generator, discriminator, train_step, Task 3 and three written answers
+    # transform, generator, discriminator, optimizers, train_step, the training loop, Task 3 and three written answers
+    assert len(solutions) == 10
     for gid in solutions:
         stub = "YOUR ANSWER HERE" if source[gid].cell_type == "markdown" else "raise NotImplementedError()"
         assert stub in release[gid].source, gid
@@ -49,8 +54,27 @@ def test_grading_metadata_is_consistent(source_nb):
         assert cell.source.startswith('"""Check'), f"{cell.metadata.nbgrader['grade_id']} should start with a one-line docstring"
     manual = [c for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.metadata.nbgrader["solution"]]
     assert [c.metadata.nbgrader["grade_id"] for c in manual] == ["task1_answer", "task2_answer", "task4_answer"]
-    assert all(points > 0 for points in autograded_test_points(source_nb).values())
+    assert all(points > 0 for gid, points in autograded_test_points(source_nb).items() if gid != REMINDER)
+    assert autograded_test_points(source_nb)[REMINDER] == 0
     assert all(c.metadata.nbgrader["points"] > 0 for c in manual)
+
+
+def test_the_notebook_states_every_part_and_the_total(source_nb):
+    """The intro's table gives the total, each "Your code" paragraph its points, and each rubric its task's points."""
+    intro = source_nb.cells[0].source
+    assert f"| **total** | | **{total_points(source_nb):g}** |" in intro
+    cells = nbgrader_cells(source_nb)
+    text = "\n".join(c.source for c in source_nb.cells if c.cell_type == "markdown")
+    parts = {"transform": ["test_data_range"], "both classes": ["test_generator_shape", "test_generator_range",
+             "test_generator_architecture", "test_discriminator_shape_range", "test_discriminator_architecture"],
+             "`criterion`": ["test_optimizers"], "`train_step`": ["test_train_step_updates", "test_train_step_recipe"],
+             "`train`": ["test_training_loop"]}
+    for words, tests in parts.items():
+        assert f"**Your code ({points(source_nb, tests):g} points):** " in text and words in text, words
+    for task in ("1", "2", "4"):
+        question = cells[f"task{task}_question"].source
+        assert f"### Task {task}:" in question and f"({cells[f'task{task}_answer'].metadata.nbgrader['points']:g} points" in question
+        assert "### BEGIN MARK SCHEME" in question and "Rubric" in question, f"Task {task} needs a rubric for the graders"
 
 
 def course_validator(course_root):
@@ -60,7 +84,12 @@ def course_validator(course_root):
 
 def test_validator_passes_the_solution_and_fails_the_release(course_copy, source_nb):
     validator = course_validator(course_copy)
-    assert validator.validate(str(course_copy / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")) == {}
+    solution = course_copy / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    failed = validator.validate(str(solution))["failed"]
+    assert len(failed) == 1 and "lacks epoch_10.png" in failed[0]["error"], (
+        f"without results/ Validate should only remind the student to run the full training and submit it: {failed}")
+    shutil.copytree(DEMO_RESULTS, solution.parent / "results")  # a full run's results/, as the demo student submitted it
+    assert validator.validate(str(solution)) == {}
     failed = validator.validate(str(course_copy / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))["failed"]
     graded = [c for c in source_nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert len(failed) == len(graded), "every test and every written answer should fail in the untouched release"

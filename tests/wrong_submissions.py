@@ -29,6 +29,14 @@ RECIPE = {
     "D then G": "each step updates D first, then G against the updated D",
     "D step leaves G alone": "the D update does not change G (detach, zero_grad)",
     "both updated": "both optimisers step every batch",
+    "BCE loss": "the criterion is nn.BCELoss",
+    "Adam lr and betas": "both optimisers are Adam with LR and BETAS",
+    "each optimiser its network": "opt_d optimises D's parameters and opt_g G's",
+    "fresh noise per batch": "the loop draws new noise for every batch",
+    "one step per batch": "the loop calls train_step once per batch, every epoch",
+    "epoch means": "the loop records each epoch's mean D and G loss (run.end_of_epoch)",
+    "print per epoch": "the loop prints one line per epoch",
+    "grids every 5 epochs": "the loop saves the fixed-noise grid every 5 epochs, and the final grid",
     "given noise": "train_step uses the noise it is given",
     "losses as floats": "train_step returns (d_loss, g_loss) as Python floats",
     "grid in [0, 1]": "Task 3 maps [-1, 1] to [0, 1] with make_grid",
@@ -52,7 +60,7 @@ def train_step_halves(source_notebook=SOURCE_NB):
 
 
 D_UPDATE, G_UPDATE = train_step_halves()
-TRAINING_TESTS = frozenset({"test_train_step_updates", "test_train_step_recipe", "test_training_trends"})
+TRAINING_TESTS = frozenset({"test_train_step_updates", "test_train_step_recipe", "test_training_loop"})
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,7 @@ CATALOGUE = [
                     frozenset({"test_train_step_recipe"}), "real target 0.9"),
     WrongSubmission("real_and_fake_labels_swapped", "train_step",
                     "criterion(discriminator(real), real_targets)", "criterion(discriminator(real), fake_targets)",
-                    frozenset({"test_train_step_recipe", "test_training_trends"}), "fake target 0.0"),
+                    frozenset({"test_train_step_recipe", "test_training_loop"}), "fake target 0.0"),
     WrongSubmission("fake_target_smoothed_too", "train_step",
                     "torch.full((batch_size, 1), FAKE_LABEL,", "torch.full((batch_size, 1), 0.1,",
                     frozenset({"test_train_step_recipe"}), "fake target 0.0"),
@@ -134,9 +142,10 @@ CATALOGUE = [
                     frozenset({"test_train_step_recipe"}), "D step leaves G alone"),
     WrongSubmission("discriminator_gradients_not_cleared", "train_step",
                     "    opt_d.zero_grad()\n", "",
-                    frozenset({"test_train_step_recipe", "test_training_trends"}), "both updated"),
+                    frozenset({"test_train_step_recipe", "test_training_loop"}), "both updated"),
     WrongSubmission("generator_updated_before_discriminator", "train_step",
-                    D_UPDATE + "\n" + G_UPDATE, G_UPDATE + "\n" + D_UPDATE,
+                    D_UPDATE + "\n" + G_UPDATE,
+                    G_UPDATE.replace("    with ctx:\n", "    with ctx:\n        fake = generator(noise)  # (B, 784)\n", 1) + "\n" + D_UPDATE,
                     frozenset({"test_train_step_recipe"}), "D then G"),
     WrongSubmission("draws_its_own_noise", "train_step",
                     "fake = generator(noise)", "fake = generator(torch.randn_like(noise))",
@@ -144,6 +153,43 @@ CATALOGUE = [
     WrongSubmission("returns_loss_tensors", "train_step",
                     "return d_loss.item(), g_loss.item()", "return d_loss, g_loss",
                     frozenset({"test_train_step_updates"}), "losses as floats"),
+    WrongSubmission("mse_loss", "optimizers", "criterion = nn.BCELoss()", "criterion = nn.MSELoss()",
+                    frozenset({"test_optimizers"}), "BCE loss"),
+    WrongSubmission("adam_default_betas", "optimizers",
+                    "opt_g = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS)",
+                    "opt_g = torch.optim.Adam(generator.parameters(), lr=LR)",
+                    frozenset({"test_optimizers"}), "Adam lr and betas"),
+    WrongSubmission("generator_optimiser_on_discriminator", "optimizers",
+                    "opt_g = torch.optim.Adam(generator.parameters(),", "opt_g = torch.optim.Adam(discriminator.parameters(),",
+                    frozenset({"test_optimizers"}), "each optimiser its network"),
+    WrongSubmission("noise_drawn_once", "training_loop",
+                    "        for real, _ in train_loader:\n"
+                    "            noise = torch.randn(real.size(0), NOISE_DIM, device=device)  # (B, 100): fresh for every batch\n",
+                    "        noise = torch.randn(BATCH_SIZE, NOISE_DIM, device=device)\n"
+                    "        for real, _ in train_loader:\n",
+                    frozenset({"test_training_loop"}), "fresh noise per batch"),
+    WrongSubmission("one_batch_per_epoch", "training_loop",
+                    "            g_losses.append(g_loss)\n", "            g_losses.append(g_loss)\n            break\n",
+                    frozenset({"test_training_loop"}), "one step per batch"),
+    WrongSubmission("epochs_counted_from_zero", "training_loop",
+                    "for epoch in run.epochs:", "for epoch in range(EPOCHS):",
+                    frozenset({"test_training_loop"}), "one step per batch"),
+    WrongSubmission("history_of_loss_sums", "training_loop",
+                    "d_loss, g_loss = sum(d_losses) / len(d_losses), sum(g_losses) / len(g_losses)",
+                    "d_loss, g_loss = sum(d_losses), sum(g_losses)",
+                    frozenset({"test_training_loop"}), "epoch means"),
+    WrongSubmission("end_of_epoch_never_called", "training_loop",
+                    "        run.end_of_epoch(epoch, d_loss, g_loss)\n", "",
+                    frozenset({"test_training_loop"}), "epoch means"),
+    WrongSubmission("no_epoch_print", "training_loop",
+                    '        print(f"epoch {epoch:2d}/{EPOCHS}  D loss {d_loss:.4f}  G loss {g_loss:.4f}")\n', "",
+                    frozenset({"test_training_loop"}), "print per epoch"),
+    WrongSubmission("grids_every_10_epochs", "training_loop",
+                    "if epoch % 5 == 0:", "if epoch % 10 == 0:",
+                    frozenset({"test_training_loop"}), "grids every 5 epochs"),
+    WrongSubmission("no_final_grid", "training_loop",
+                    '    with torch.no_grad():\n        helpers.save_samples(generator(run.fixed_noise), run.results_dir / "final_grid.png")\n', "",
+                    frozenset({"test_training_loop"}), "grids every 5 epochs"),
     WrongSubmission("grid_not_normalised", "show_generated_digits",
                     "nrow=nrow, normalize=True, value_range=(-1, 1)", "nrow=nrow",
                     frozenset({"test_show_generated_digits"}), "grid in [0, 1]"),
@@ -159,11 +205,11 @@ CORRECT_VARIANTS = [
     WrongSubmission("d_loss_as_the_mean", "train_step",
                     "d_loss = loss_real + loss_fake", "d_loss = (loss_real + loss_fake) / 2", frozenset()),
     WrongSubmission("one_concatenated_d_batch", "train_step",
-                    "    loss_real = criterion(discriminator(real), real_targets)\n"
-                    "    loss_fake = criterion(discriminator(fake.detach()), fake_targets)  # detach: no gradient into G here\n"
-                    "    d_loss = loss_real + loss_fake\n",
-                    "    both = torch.cat([real.view(batch_size, -1), fake.detach()])\n"
-                    "    d_loss = criterion(discriminator(both), torch.cat([real_targets, fake_targets]))\n",
+                    "        loss_real = criterion(discriminator(real), real_targets)\n"
+                    "        loss_fake = criterion(discriminator(fake.detach()), fake_targets)  # detach: no gradient into G here\n"
+                    "        d_loss = loss_real + loss_fake\n",
+                    "        both = torch.cat([real.view(batch_size, -1), fake.detach()])\n"
+                    "        d_loss = criterion(discriminator(both), torch.cat([real_targets, fake_targets]))\n",
                     frozenset()),
     WrongSubmission("fresh_generator_pass_in_g_step", "train_step",
                     "g_loss = criterion(discriminator(fake),", "g_loss = criterion(discriminator(generator(noise)),",
