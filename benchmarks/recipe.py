@@ -4,13 +4,12 @@ The file holds no model or step of its own: ``Generator``, ``Discriminator``, ``
 constants come from the solution cells of ``source/gan_mnist/gan_mnist.ipynb`` via ``grading.reference``,
 so the benchmarks always train the notebook's solution. Only the ways of feeding that step live here:
 
-- ``plain``: torchvision MNIST with the per-image transform, ``DataLoader``, fp32.
+- ``plain``: torchvision MNIST with the per-image transform, ``DataLoader``, fp32, plain ``Adam``.
 - ``lab``: what the notebook does: ``train_loader`` is ``helpers.tensor_loader`` (on the device), and the
   ``ctx`` that ``train_step`` puts its forward passes and losses under is ``helpers.precision`` (bf16
-  autocast on CPUs that do bf16 natively).
+  autocast on CPUs that do bf16 natively), Adam as the optimiser cell makes it (``fused=True``); the loop is
+  the notebook's loop without its bookkeeping.
 - ``lab-fp32``: the lab's way with ``GAN_PRECISION=fp32`` (a CPU without native bf16).
-
-Both use the notebook's plain Adam; the loop is the notebook's loop without its bookkeeping.
 
 Usage::
 
@@ -68,8 +67,9 @@ def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
     else:  # the notebook's train_loader
         loader = helpers.tensor_loader(train_set, batch_size=BATCH_SIZE, shuffle=True, device=device)
     train_step.__globals__["ctx"] = helpers.precision(device, precision_env(way))  # the setup cell's ctx
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=LR, betas=BETAS)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=LR, betas=BETAS)
+    adam = {"lr": LR, "betas": BETAS} if way == "plain" else {"lr": LR, "betas": BETAS, "fused": True}  # the optimiser cell's
+    opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
+    opt_g = torch.optim.Adam(generator.parameters(), **adam)
     history = {"D": [], "G": [], "updates": 0, "setup_s": time.perf_counter() - started}
     for epoch in range(1, epochs + 1):
         started = time.perf_counter()

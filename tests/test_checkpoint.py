@@ -7,6 +7,7 @@ import torch
 from nbclient import NotebookClient
 
 from conftest import SOURCE_NB, nbgrader_cells
+from wrong_submissions import CATALOGUE
 from grading import reference
 from helpers.checkpoint import Checkpoint
 from helpers.fast import tensor_loader
@@ -87,20 +88,26 @@ def test_no_path_means_no_checkpoint(tmp_path):
     assert checkpoint.resume({}) == 0
 
 
+def run_notebook(nb, folder):
+    """Run ``nb`` (short run) in a fresh kernel in ``folder``; return the training cell's output and the final grid."""
+    nb = copy.deepcopy(nb)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    log = "".join(o.get("text", "") for o in nbgrader_cells(nb)["run_training"].outputs)
+    return log, (folder / "results_quick" / "final_grid.png").read_bytes()
+
+
 @pytest.mark.slow
-def test_notebook_resumes_after_a_kernel_restart(tmp_path, monkeypatch):
-    """Run the notebook (short run), then run it again in a new kernel: it resumes instead of retraining."""
+def test_notebook_resumes_after_a_restart_and_starts_over_after_a_fix(tmp_path, monkeypatch, source_nb):
+    """Run the notebook with a bug in train_step, fix it and run again: training starts over and says why;
+    run it once more unchanged in a new kernel: it resumes instead of retraining."""
     monkeypatch.setenv("GAN_PROFILE", "quick")
     monkeypatch.setenv("GAN_CHECKPOINT", str(tmp_path / "checkpoint.pt"))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    runs = []
-    for _ in range(2):  # each NotebookClient starts a fresh kernel
-        nb = nbformat.read(SOURCE_NB, as_version=4)
-        NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-        loop = nbgrader_cells(nb)["training_loop"]
-        runs.append(("".join(o.get("text", "") for o in loop.outputs),
-                     (tmp_path / "results_quick" / "final_grid.png").read_bytes()))
-    (first_log, first_grid), (second_log, second_grid) = runs
-    assert "epoch  5/5" in first_log and "resuming" not in first_log
-    assert "resuming from" in second_log and "epoch  1/5" not in second_log
-    assert second_grid == first_grid  # the restored generator draws the same digits
+    buggy, _ = run_notebook(next(w for w in CATALOGUE if w.name == "no_label_smoothing").applied_to(source_nb), tmp_path)
+    fixed, fixed_grid = run_notebook(source_nb, tmp_path)
+    again, again_grid = run_notebook(source_nb, tmp_path)
+    assert "epoch  5/5" in buggy and "resuming" not in buggy
+    assert "checkpoint.pt was made by other code (train_step, REAL_LABEL): training from scratch" in fixed
+    assert "epoch  1/5" in fixed and "resuming" not in fixed
+    assert "resuming from" in again and "epoch  1/5" not in again
+    assert again_grid == fixed_grid  # the restored generator draws the same digits

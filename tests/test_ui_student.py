@@ -1,4 +1,5 @@
-"""A student in JupyterLab: open the release notebook, run it, press nbgrader's Validate button.
+"""A student in JupyterLab: open the release notebook, run it, press nbgrader's Validate button (which also
+reminds a finished notebook without its results/ folder that Tasks 2 and 4 are graded on it).
 
 Served from a temporary copy of release/gan_mnist/ (Validate saves the notebook) next to a copy
 completed with the solutions, as a student's would be.
@@ -34,6 +35,7 @@ def lab(tmp_path):
     done = root / "completed" / ASSIGNMENT
     done.mkdir(parents=True)
     nbformat.write(filled(read_step(REPO, "release"), read_step(REPO, "source")), done / f"{ASSIGNMENT}.ipynb")
+    shutil.copytree(REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "results", done / "results")  # a full run's
     server = JupyterServer(root, tmp_path / "home")
     yield server
     server.stop()
@@ -79,3 +81,9 @@ def test_student_runs_and_validates(lab):
             open_notebook(page, lab, f"completed/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
         with steps("validate the completed copy"):
             assert validate(page) == "success"
+        with steps("close the dialog"):
+            page.locator(".jp-Dialog button.jp-mod-accept, .jp-Dialog .jp-Dialog-button").first.click()
+        with steps("validate the completed copy without its results folder"):
+            shutil.rmtree(lab.root / "completed" / ASSIGNMENT / "results")
+            assert validate(page) == "failed"
+            assert "lacks epoch_10.png" in page.locator(".nbgrader-ErrorDialog").inner_text()
