@@ -56,16 +56,20 @@ def message(error) -> str:
                     "(or run that cell), then run the cells below it again.")
         return ""
     hint = next((hint for pattern, hint in HINTS if pattern in str(error)), None)
-    return f"{error}\nHint: {hint}." if hint else ""
+    return f"{error}\nHint: {hint}" + ("" if hint.endswith("?") else ".") if hint else ""
 
 
 def _show(shell, etype, value, tb, tb_offset=None):
+    """IPython's custom exception handler: show the error (IPython leaves that to the handler) with the clear message."""
     clear = message(value)
     if clear:
         value.args = (clear,)
-        if isinstance(value, NameError):
-            return [f"{etype.__name__}: {clear}"]  # the traceback would only point at this cell's own line
-    return shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    if clear and isinstance(value, NameError):
+        shown = [f"{etype.__name__}: {clear}"]  # the traceback would only point at this cell's own line
+    else:
+        shown = shell.InteractiveTB.structured_traceback(etype, value, tb, tb_offset=tb_offset)
+    shell._showtraceback(etype, value, shown)  # the error output, as showtraceback() sends it
+    return shown
 
 
 def install():

@@ -210,7 +210,7 @@ def test_gif_has_a_frame_per_epoch_and_epoch_0(tmp_path):
         assert gif.n_frames == 8 and gif.info["loop"] == 0
         gif.seek(7)
         assert gif.info["duration"] > 250  # the last frame stays longer
-        assert np.array_equal(np.asarray(gif.convert("L")), run.frames[-1])
+        assert np.array_equal(np.asarray(gif.convert("L")), run.frames[-1] // 16 * 17)  # in 16 grey levels
     assert run.frames[0].shape == (242 + 14, 242) and run.frames[0].dtype == np.uint8
 
 
