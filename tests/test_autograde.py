@@ -62,5 +62,5 @@ def test_feedback_shows_results_without_hidden_tests(graded_class):
     nbgrader("generate_feedback", ASSIGNMENT, "--student", "alice", cwd=root)
     html = (root / "feedback" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "Check that train_step returns two finite float losses" in html  # visible test cells stay
-    for hidden in ("BEGIN HIDDEN TESTS", "_reference_step", "_linear_layers", "1000 * torch.randn"):
+    for hidden in ("BEGIN HIDDEN TESTS", "_reference_step", "_linear_layers", "1000 * torch.randn", "MARK SCHEME", "Rubric"):
         assert hidden not in html, f"feedback leaks hidden test code: {hidden!r}"

@@ -42,3 +42,23 @@ def test_the_real_class_holds_no_demo_student():
         with Gradebook(f"sqlite:///{REPO / 'gradebook.db'}") as gb:
             demo = [s.id for s in gb.students if s.id.startswith("demo_")]
         assert not demo, f"gradebook.db holds {demo}: `nbgrader db student remove <id> --force` (see README, Demo class)"
+
+
+def test_graders_see_the_submitted_full_run_and_the_rubrics_students_do_not():
+    """In the autograded notebook (formgrader's view) each figure cell shows the submitted full run's figure after
+    the short grading run's, and each task's question carries its rubric; the feedback students get has none."""
+    graded = DEMO_ROOT / "autograded" / "demo_complete" / ASSIGNMENT
+    nb = nbformat.read(graded / f"{ASSIGNMENT}.ipynb", as_version=4)
+
+    def shown(marker):
+        cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
+        return [mime for output in cell.outputs for mime in output.get("data", {}) if mime.startswith("image/")]
+
+    assert shown("helpers.plot_training(history") == ["image/png", "image/png"]  # the grading check's, then the submitted
+    assert shown('"final_grid.png", "final grid"') == ["image/png"]
+    assert shown("helpers.show_animation(") == ["image/gif", "image/png"]  # the submitted GIF, and its frames for formgrader
+    questions = {c.metadata.nbgrader["grade_id"]: c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_question")}
+    assert sorted(questions) == ["task1_question", "task2_question", "task4_question"]
+    assert all("### BEGIN MARK SCHEME" in text and "**Rubric" in text for text in questions.values())
+    html = (DEMO_ROOT / "feedback" / "demo_complete" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "MARK SCHEME" not in html and "Rubric" not in html
