@@ -17,6 +17,7 @@ Usage::
     # {"Generator": "3f9a1c0d2b7e", "train_step": ..., "BCELoss": ..., "DataLoader": ..., "generator": ...,
     #  "opt_g": ..., "REAL_LABEL": ..., "NOISE_DIM": ...}
 """
+import dis
 import hashlib
 import types
 
@@ -71,9 +72,11 @@ def _constant(value):
 
 
 def _read_constants(code: types.CodeType, namespace: dict, constants: dict) -> None:
-    # co_names also holds attribute names (`real.size`): a global that merely shares one is taken too, harmlessly.
-    for name in code.co_names:
-        if name in namespace and _simple(namespace[name]):
+    # The globals the code loads, not every name in co_names: that also holds attribute names (`opt_d.step`),
+    # which a notebook global of the same name (a loop variable `step`) must not join.
+    for instruction in dis.get_instructions(code):
+        name = instruction.argval
+        if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and name in namespace and _simple(namespace[name]):
             constants[name] = namespace[name]
     for value in code.co_consts:
         if isinstance(value, types.CodeType):

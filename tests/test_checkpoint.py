@@ -90,9 +90,11 @@ def test_no_path_means_no_checkpoint(tmp_path):
 
 def run_notebook(nb, folder):
     """Run ``nb`` (short run) in a fresh kernel in ``folder``; return the training cell's output and the final grid."""
-    nb = copy.deepcopy(nb)
-    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
-    log = "".join(o.get("text", "") for o in nbgrader_cells(nb)["run_training"].outputs)
+    nb = copy.deepcopy(nb)  # tests may fail (the bug; results/ of no full run): the training cell must not
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}).execute()
+    training = nbgrader_cells(nb)["run_training"]
+    assert not [o for o in training.outputs if o.output_type == "error"], training.outputs
+    log = "".join(o.get("text", "") for o in training.outputs)
     return log, (folder / "results_quick" / "final_grid.png").read_bytes()
 
 

@@ -195,6 +195,13 @@ def lab_fingerprint() -> dict:
     return fingerprint(*code(nb), nb["pick"], generator=nb["generator"], opt_g=nb["opt_g"])
 
 
+def test_fingerprint_takes_the_globals_code_loads_not_attribute_names():
+    """A test cell's loop variable `step` must not join train_step's fingerprint through `opt_d.step()`."""
+    namespace = {"REAL_LABEL": 0.9, "step": 3}
+    exec("def train_step(opt_d):\n    opt_d.step()\n    return REAL_LABEL", namespace)
+    assert sorted(fingerprint(namespace["train_step"])) == ["REAL_LABEL", "train_step"]
+
+
 def test_fingerprint_is_the_same_in_a_new_kernel():
     script = "import json, sys; sys.path.insert(0, 'tests'); import test_training_run as t; print(json.dumps(t.lab_fingerprint()))"
     kernels = [json.loads(subprocess.run([sys.executable, "-c", script], cwd=REPO, env=dict(os.environ, PYTHONHASHSEED=seed),
