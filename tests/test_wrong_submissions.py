@@ -6,7 +6,7 @@ runs (rebuilt from the source and screened: no note, no finding) and run as the 
 rule), and grading.recheck, deciding the key verdicts again from the hidden tests' evidence, must refute no
 test the kernel passed nor pass one the kernel failed. (Wrong work through the whole sandboxed pipeline, into
 the gradebook: bob and tampers_with_tests in tests/test_autograde.py and tests/test_hostile_submissions.py.)
-The catalogue's other correct ways to write the solution (``CORRECT_VARIANTS``) lose nothing under 11 seeds:
+The catalogue's other correct ways to write the solution (``CORRECT_VARIANTS``) lose nothing under 8 seeds:
 tests/test_seed_sweep.py.
 """
 import pytest
