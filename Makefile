@@ -36,7 +36,7 @@ lab: install
 	GAN_PROFILE=full GAN_RESULTS_DIR=$(CURDIR)/results $(BIN)/python tools/run_lab.py $(NOTEBOOK) \
 		--output-dir results --output $(ASSIGNMENT)_executed.ipynb
 
-# The fast tier (about 1.5 minutes): unit tests, nbval regression of the source notebook (short profile), release sync.
+# The fast tier (about 2 minutes): unit tests, nbval regression of the source notebook (short profile), release sync.
 check: install
 	$(PYTEST) -m "not slow and not browser" tests $(NOTEBOOK)
 

@@ -2,9 +2,9 @@
 
 Usage: GAN_PROFILE=quick python -m grading.record source/gan_mnist/gan_mnist.ipynb   (run by `make record`)
 
-Runs the notebook in its own folder (as nbval and nbgrader do), keeps the outputs of the
-cells tagged ``nbval-check-output`` (cell metadata: students never see it) and clears every other output, so the instructor
-notebook stays small and its diffs readable.
+Runs the notebook in its own folder (as nbval and nbgrader do), keeps the outputs of the cells
+tagged ``nbval-check-output`` (cell metadata: students never see it) and clears every other output,
+so the instructor notebook stays small and its diffs readable.
 """
 import sys
 from pathlib import Path
