@@ -49,6 +49,11 @@ KERNEL_SCRIPT = Path(__file__).resolve().parent.parent / "sandbox" / "kernel.sh"
 SANDBOX_TOOLS = ("bwrap", "setpriv", "prlimit", "timeout")
 
 
+# Set for every graded kernel: nbgrader scores a test cell that writes to stderr as failed, so a warning (a
+# deprecation in this torch, a UserWarning of the student's) must not cost points.
+GRADING_ENV = {"PYTHONWARNINGS": "ignore"}
+
+
 class SandboxMissingError(RuntimeError):
     """Autograde was asked to run student code while the sandbox is not installed."""
 
@@ -271,10 +276,7 @@ class SandboxedExecute(Execute):
     async def async_start_new_kernel(self, **kwargs):
         limits = {"GAN_SANDBOX_MEMORY_BYTES": self.memory_bytes, "GAN_SANDBOX_DISK_BYTES": self.disk_bytes,
                   "GAN_SANDBOX_CPU_SECONDS": self.cpu_seconds, "GAN_SANDBOX_PROCESSES": self.processes,
-                  "GAN_SANDBOX_WALL_SECONDS": self.notebook_seconds + 120,
-                  # nbgrader scores a test cell that writes to stderr as failed: a warning (a deprecation in this
-                  # torch, a UserWarning of the student's) must not cost points
-                  "PYTHONWARNINGS": "ignore"}
+                  "GAN_SANDBOX_WALL_SECONDS": self.notebook_seconds + 120, **GRADING_ENV}
         if self._staging:  # unsandboxed: the kernel gets a folder of its own for the evidence
             limits["GAN_EVIDENCE_DIR"] = self._staging
         kwargs.setdefault("env", {**os.environ, **{name: str(value) for name, value in limits.items()}})

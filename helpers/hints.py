@@ -9,8 +9,6 @@
 The error stays an error (the cell fails, a test scores 0); only its text changes. Outside IPython
 (plain Python, pytest) nothing is installed.
 """
-import re
-
 MADE_IN = {
     "transform": "your transform cell (Section 2)",
     "train_set": "the cell that loads MNIST (Section 2)",
@@ -50,7 +48,7 @@ HINTS = [  # (pattern in PyTorch's message, hint)
 def message(error) -> str:
     """The clear message for ``error``, or "" when it is none of the above."""
     if isinstance(error, NameError):
-        name = getattr(error, "name", None) or next(iter(re.findall(r"name '(\w+)' is not defined", str(error))), None)
+        name = error.name  # set by Python (3.10+) for the names a cell could not find
         if name in MADE_IN:
             return (f"{name} is not defined: {MADE_IN[name]} has not run to its end. Fix the first error above "
                     "(or run that cell), then run the cells below it again.")

@@ -23,6 +23,7 @@ from conftest import ASSIGNMENT, REPO, SOURCE_NB
 from graded_class import LANES
 from grading import recheck, reference
 from grading.rebuild import RebuildFromSource, ScreenStudentCode
+from grading.sandbox import GRADING_ENV
 
 CONFIG = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
 SOLUTION = reference.load(SOURCE_NB)
@@ -38,8 +39,7 @@ def as_autograde_runs(submission):
 
 def _run_in_one_kernel(jobs, base):
     """{name: (executed notebook, evidence folder)} for ``jobs`` [(name, notebook, seed)], one after the other."""
-    env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1",
-           "PYTHONWARNINGS": "ignore"}  # as grading.sandbox.SandboxedExecute sets it
+    env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", **GRADING_ENV}
     client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(base)}})
     runs = {}

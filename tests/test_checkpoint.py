@@ -7,7 +7,7 @@ import torch
 from nbclient import NotebookClient
 
 from conftest import SOURCE_NB, nbgrader_cells
-from wrong_submissions import CATALOGUE
+from hostile import wrong
 from grading import reference
 from helpers.checkpoint import Checkpoint
 from helpers.fast import tensor_loader
@@ -105,7 +105,7 @@ def test_notebook_resumes_after_a_restart_and_starts_over_after_a_fix(tmp_path, 
     monkeypatch.setenv("GAN_PROFILE", "quick")
     monkeypatch.setenv("GAN_CHECKPOINT", str(tmp_path / "checkpoint.pt"))
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
-    buggy, _ = run_notebook(next(w for w in CATALOGUE if w.name == "no_label_smoothing").applied_to(source_nb), tmp_path)
+    buggy, _ = run_notebook(wrong("no_label_smoothing").applied_to(source_nb), tmp_path)
     fixed, fixed_grid = run_notebook(source_nb, tmp_path)
     again, again_grid = run_notebook(source_nb, tmp_path)
     assert "epoch  5/5" in buggy and "resuming" not in buggy

@@ -6,9 +6,8 @@ import nbformat
 from nbgrader.validator import Validator
 from traitlets.config.loader import PyFileConfigLoader
 
-from conftest import ASSIGNMENT, REPO, autograded_test_points, nbgrader, nbgrader_cells, points, total_points
-
-DEMO_RESULTS = REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "results"
+from conftest import ASSIGNMENT, autograded_test_points, nbgrader, nbgrader_cells, points, total_points
+from graded_class import DEMO_RESULTS
 
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME", "Rubric")
 REMINDER = "test_results_submitted"  # 0 points: Validate's reminder that results/ must go with the notebook

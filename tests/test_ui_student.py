@@ -11,6 +11,7 @@ import pytest
 
 from browser import JupyterServer, Steps, browser_page
 from conftest import ASSIGNMENT, RELEASE_NB, REPO
+from graded_class import DEMO_RESULTS
 from grading.demo import filled, read_step
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -35,7 +36,7 @@ def lab(tmp_path):
     done = root / "completed" / ASSIGNMENT
     done.mkdir(parents=True)
     nbformat.write(filled(read_step(REPO, "release"), read_step(REPO, "source")), done / f"{ASSIGNMENT}.ipynb")
-    shutil.copytree(REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "results", done / "results")  # a full run's
+    shutil.copytree(DEMO_RESULTS, done / "results")  # a full run's
     server = JupyterServer(root, tmp_path / "home")
     yield server
     server.stop()
