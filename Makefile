@@ -10,7 +10,7 @@ PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
 	--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
-	bench bench-quality bench-autograde classifier clean
+	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export
 
 # The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
 install: $(VENV)/.installed
@@ -52,6 +52,20 @@ ui-test: install sandbox ui-deps
 # Regenerate the student version in release/ from source/ (commit both) and enter it in the class's gradebook.
 release: install
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
+
+# The students' hand-out, dist/gan_mnist-student.zip: the release notebook, the lab's package as a wheel, MNIST,
+# a README with the two commands that install and open the lab (grading/handout.py says what is inside).
+handout: install
+	$(BIN)/python -m grading.handout
+
+# An LMS's submissions (Canvas or Moodle "download all submissions" zip in downloaded/gan_mnist/archive/) into
+# submitted/<LMS id>/gan_mnist/; a student's folder already there stops it (nbgrader's --force would replace it).
+lms-collect: install
+	$(BIN)/nbgrader zip_collect $(ASSIGNMENT)
+
+# grades-lms.csv for an LMS gradebook's import: each part's score, the late penalty and the total per student.
+lms-export: install
+	$(BIN)/nbgrader export --exporter=grading.lms.LmsExport --to=grades-lms.csv
 
 # Autograde the submissions in submitted/ not graded yet (sandboxed), one student at a time, with a report.
 autograde: install sandbox

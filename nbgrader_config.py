@@ -25,11 +25,13 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
 # What runs is the course's notebook with only the student's answers put in (grading/rebuild.py): deleted,
-# edited, copied or renamed cells change nothing and are reported; the student's code is read first
+# edited, copied or renamed cells change nothing and are reported; a notebook uploaded without its results/
+# brings the figures packed in it (grading/unpack.py); the student's code is read first
 # (grading/screening.py) and anything reaching into the grader means "needs review".
 c.Autograde.sanitize_preprocessors = [
     "grading.sandbox.CheckSubmittedFiles",
     "grading.rebuild.RebuildFromSource",
+    "grading.unpack.UnpackResults",
     "grading.rebuild.ScreenStudentCode",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.OverwriteKernelspec",
@@ -72,3 +74,8 @@ LAB_IMAGES = ([f"results/epoch_{n}.png" for n in range(5, 51, 5)] + [f"results/g
               + ["results/final_grid.png", "results/loss_curve.png", "results/training.gif", "results/interpolation.png",
                  "results/quality.json", "results/seed.txt"])
 c.Autograde.exclude_overwriting = {"gan_mnist": LAB_IMAGES}
+
+# The LMS round trip (grading/lms.py): Canvas's and Moodle's "download all submissions" zips, put in
+# downloaded/gan_mnist/archive/, become submitted/<LMS id>/gan_mnist/ (`make lms-collect`); `make lms-export`
+# writes grades-lms.csv for the LMS's gradebook import.
+c.ZipCollectApp.collector_plugin = "grading.lms.LmsCollector"

@@ -5,12 +5,16 @@ Usage (from the course root): .venv/bin/python -m grading.demo   (run by `make d
 them in demo/)
 
 - demo_complete: the release notebook with every solution and written answer filled in from
-  source/, plus results/ images of a full 50-epoch run (kept in the repository).
+  source/, plus results/ images of a full 50-epoch run (kept in the repository), packed into the
+  notebook too as the full run's last section does (``helpers.handin``).
 - demo_partial: the release notebook with only the transform, the generator and Task 1 done.
 """
 from pathlib import Path
 
 import nbformat
+from nbformat.v4 import new_output
+
+from helpers.handin import packed_output
 
 DEMO = "demo"  # the demo class's course root, in the course root
 ASSIGNMENT = "gan_mnist"
@@ -29,6 +33,13 @@ def filled(release, source, grade_ids=None):
     return release
 
 
+def with_packed_results(nb, results_dir):
+    """``nb`` with the output that the pack_results cell shows after a full run that wrote ``results_dir``."""
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "pack_results")
+    cell.outputs = [new_output("display_data", data=packed_output(results_dir))]
+    return nb
+
+
 def read_step(root, step):
     """The assignment's notebook in the course root's source/ or release/."""
     return nbformat.read(Path(root) / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
@@ -39,7 +50,10 @@ def main():
     for student, grade_ids in [("demo_complete", None), ("demo_partial", PARTIAL_ANSWERS)]:
         folder = demo / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(filled(read_step(demo, "release"), read_step(demo, "source"), grade_ids), folder / f"{ASSIGNMENT}.ipynb")
+        nb = filled(read_step(demo, "release"), read_step(demo, "source"), grade_ids)
+        if grade_ids is None:
+            nb = with_packed_results(nb, folder / "results")
+        nbformat.write(nb, folder / f"{ASSIGNMENT}.ipynb")
         print(f"wrote {folder / f'{ASSIGNMENT}.ipynb'}")
 
 

@@ -6,10 +6,11 @@ Each module has one job and says which part of the lab uses it:
 ``training`` (the training loop's bookkeeping: history, checkpoints, animation; ``checkpoint`` saves and resumes),
 ``plots`` (digit grids, training curves, the animation, the Task 4 comparison),
 ``quality`` (FID, confidence and digit coverage of generated digits: training loop and Task 4),
-``hints`` (a clear message for the common errors), ``integrity`` (grading: notices monkeypatched functions), ``evidence`` (grading: what the hidden
-tests hand to the grader's trusted re-check).
+``hints`` (a clear message for the common errors), ``handin`` (the run's figures packed into the notebook
+for a single-file upload), ``integrity`` (grading: notices monkeypatched functions), ``evidence`` (grading:
+what the hidden tests hand to the grader's trusted re-check).
 """
-from . import evidence, hints, integrity, quality
+from . import evidence, handin, hints, integrity, quality
 from .data import MNISTNotFoundError, mnist_root
 from .fast import precision, tensor_loader
 from .plots import plot_training, save_samples, show_animation, show_epoch_images, show_submitted

@@ -1,11 +1,12 @@
 """Find MNIST for the lab without touching the network (Section 2, "Data").
 
-The repository ships the four gzip'd IDX files in ``data/MNIST/raw/``.
-``torchvision.datasets.MNIST(root, download=False)`` only reads the *extracted*
-files, so :func:`mnist_root` unpacks them next to the archives once and returns
-the ``root`` to hand to torchvision. A clone without the archives falls back to
-torchvision's own download; when that fails too, :class:`MNISTNotFoundError`
-says where it looked and what to do.
+The four gzip'd IDX files ship in ``data/MNIST/raw/``: next to the notebook in the
+students' hand-out (``make handout``), at the top of the course repository (where
+``helpers`` is an editable install). ``torchvision.datasets.MNIST(root, download=False)``
+only reads the *extracted* files, so :func:`mnist_root` unpacks them next to the
+archives once and returns the ``root`` to hand to torchvision. Without the archives
+it falls back to torchvision's own download (into ``data/`` next to the notebook);
+when that fails too, :class:`MNISTNotFoundError` says where it looked and what to do.
 
 Usage::
 
@@ -17,8 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_ROOT = REPO_ROOT / "data"
+REPOSITORY_DATA_ROOT = Path(__file__).resolve().parent.parent / "data"  # the course repository's (editable install)
 MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -47,12 +47,22 @@ def _extract_shipped_archives(raw: Path) -> bool:
     return True
 
 
-def mnist_root(root=None, download_fallback=True) -> Path:
-    """Return a torchvision ``root`` whose ``MNIST/raw/`` holds the extracted MNIST files.
+def default_root() -> Path:
+    """``$MNIST_ROOT``, else the first of ``data/`` next to the notebook (the kernel's folder) and the
+    repository's ``data/`` that holds ``MNIST/raw/``, else ``data/`` next to the notebook."""
+    if os.environ.get("MNIST_ROOT"):
+        return Path(os.environ["MNIST_ROOT"])
+    beside_the_notebook = Path.cwd() / "data"
+    for root in (beside_the_notebook, REPOSITORY_DATA_ROOT):
+        if (root / "MNIST" / "raw").is_dir():
+            return root
+    return beside_the_notebook
 
-    ``root`` defaults to ``$MNIST_ROOT`` or the repository's ``data/`` folder.
-    """
-    root = Path(root or os.environ.get("MNIST_ROOT") or DEFAULT_DATA_ROOT)
+
+def mnist_root(root=None, download_fallback=True) -> Path:
+    """Return a torchvision ``root`` whose ``MNIST/raw/`` holds the extracted MNIST files (``root``
+    defaults to :func:`default_root`)."""
+    root = Path(root or default_root())
     raw = root / "MNIST" / "raw"
     if _extract_shipped_archives(raw):
         return root
@@ -70,6 +80,6 @@ def mnist_root(root=None, download_fallback=True) -> Path:
         f"MNIST not found. Looked for the files {', '.join(MNIST_FILES)} "
         f"(or their .gz archives) in {raw}"
         + (f"; torchvision's download failed too ({download_error})" if download_error else "")
-        + ". Fix: restore data/MNIST/raw/ from the course repository (git checkout -- data), "
-        "or set MNIST_ROOT to a folder that contains MNIST/raw/."
+        + ". Fix: put the hand-out's data/ folder back next to the notebook (or, in the course repository, "
+        "git checkout -- data), or set MNIST_ROOT to a folder that contains MNIST/raw/."
     )

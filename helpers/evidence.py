@@ -6,9 +6,7 @@ fixed inputs, losses. The grader takes each file away as soon as its test cell e
 ``grading.recheck`` loads it with ``weights_only=True`` in a process that never runs student code, to
 decide the key verdicts again. Anywhere else (Validate, CI, a laptop) ``save`` does nothing.
 
-Usage (in a hidden test)::
-
-    helpers.evidence.save("test_generator_architecture", state=generator.state_dict(), z=z, out=out)
+Usage (in a hidden test): ``save(test_name, **tensors_and_numbers)``.
 """
 import os
 

@@ -1,13 +1,9 @@
 """Notice when notebook code replaces functions that the graded test cells rely on (grading).
 
 The setup cell imports ``helpers`` before any student code runs, so this module records the
-genuine functions then; the hidden tests start with ``helpers.integrity.assert_untouched()``,
+genuine functions then; the hidden tests start with a call of :func:`assert_untouched`,
 which fails that test cell, naming the function, if a later cell has monkeypatched one, as in
 ``torch.allclose = lambda *args, **kwargs: True``.
-
-Usage::
-
-    helpers.integrity.assert_untouched()
 """
 import builtins
 import copy

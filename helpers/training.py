@@ -14,13 +14,11 @@ once per epoch, with the epoch's mean losses. The run then
 None of this changes the models' weights or draws from the global random number generator, so your
 run trains exactly as it would without it.
 
-Usage::
+Usage (the notebook's locked cell that runs your loop)::
 
     run = TrainingRun(PROFILE, generator, discriminator, opt_g, opt_d, fixed_noise, real_batch, code=[train_step, ...])
-    for epoch in run.epochs:
-        ...  # one epoch of train_step
-        run.end_of_epoch(epoch, d_loss, g_loss)
-    run.history  # {"D": [...], "G": [...], "D(x)": [...], "D(G(z))": [...]}, one value per epoch
+    history = train(generator, discriminator, opt_g, opt_d, criterion, train_loader, run)
+    # run.history: {"D": [...], "G": [...], "D(x)": [...], "D(G(z))": [...]}, one value per epoch
 """
 import contextlib
 import numbers

@@ -13,6 +13,8 @@ against each other.
 - ``limits``: submissions that run into a limit, with a 15 s cell and a 60 s notebook.
 - ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
 - ``unscreened``: two forgeries with the screening switched off (what the trusted re-check alone makes of them).
+- ``lms``: the two demo students' notebooks, without results/, uploaded to Canvas and to Moodle: the LMSs'
+  download zips, collected by `nbgrader zip_collect` (``LMS_UPLOADS``).
 """
 import csv
 import hashlib
@@ -21,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,8 +58,9 @@ def digest(folder):
 @dataclass
 class Section:
     name: str
-    students: dict  # student -> notebook, or a function(root, student) that puts the submission in place
+    students: dict  # student -> notebook, a function(root, student) that puts the submission in place, or None
     config: str = ""  # lines added to the section's nbgrader_config.py
+    collect: callable = None  # function(root): brings the None students' submissions in
     first: dict = field(default_factory=dict)  # graded alone, before the others
     root: Path = None
     proc: subprocess.CompletedProcess = None  # the batch of ``students``
@@ -103,6 +107,8 @@ def grade(section, env):
 
 
 def put(root, student, submission):
+    if submission is None:
+        return
     if callable(submission):
         submission(root, student)
     else:
@@ -124,6 +130,8 @@ def grade_section(section, base, env):
                           "source": digest(section.root / "source"), "config": (section.root / "nbgrader_config.py").read_bytes()}
     for student, submission in section.students.items():
         put(section.root, student, submission)
+    if section.collect:
+        section.collect(section.root)
     section.proc, rows = grade(section, env)
     return rows
 
@@ -171,6 +179,33 @@ def fakes_task4(root, student):
     (results / "quality.json").write_text(json.dumps({str(e): hostile.FAKE_FIGURES for e in (10, 20, 30, 50)}))
 
 
+# Uploads of the demo students' notebooks alone, as Canvas's and Moodle's "download all submissions" name them:
+# {zip: {member: demo student}}; the LMS id in each name is the student id.
+LMS_UPLOADS = {
+    "submissions.zip": {  # Canvas: flat, <name>[_LATE]_<user id>_<attachment id>_<file name>; a re-upload gets -1
+        f"democomplete_12345_67890_{ASSIGNMENT}.ipynb": "demo_complete",
+        f"demopartial_LATE_23456_67891_{ASSIGNMENT}-1.ipynb": "demo_partial"},
+    "GAN-MNIST-Lab-Assignment-42.zip": {  # Moodle: in folders, or flat; the participant id
+        f"Demo Complete_1234567_assignsubmission_file_/{ASSIGNMENT}.ipynb": "demo_complete",
+        "Demo Partial_7654321_assignsubmission_file_GAN final.ipynb": "demo_partial",
+        "Demo Partial_7654321_assignsubmission_onlinetext_/onlinetext.html": None}}
+LMS_STUDENTS = {"12345": "demo_complete", "23456": "demo_partial", "1234567": "demo_complete", "7654321": "demo_partial"}
+
+
+def lms_downloads(root):
+    """The LMSs' zips in downloaded/, then `make lms-collect`'s command."""
+    archive = root / "downloaded" / ASSIGNMENT / "archive"
+    archive.mkdir(parents=True)
+    for name, uploads in LMS_UPLOADS.items():
+        with zipfile.ZipFile(archive / name, "w") as zf:
+            for member, demo in uploads.items():
+                notebook = DEMO_ROOT / "submitted" / demo / ASSIGNMENT / f"{ASSIGNMENT}.ipynb" if demo else None
+                zf.writestr(member, notebook.read_bytes() if notebook else b"<p>see the notebook</p>")
+    proc = subprocess.run([str(VENV_BIN / "nbgrader"), "zip_collect", ASSIGNMENT], cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (root / "zip_collect.log").write_text(proc.stdout + proc.stderr)
+
+
 def sections(source_nb, release_nb, listener_port, base):
     """The class's sections, the longest first; the snooping student is told the class section's root and the
     test's listener."""
@@ -202,6 +237,7 @@ def sections(source_nb, release_nb, listener_port, base):
         Section("unscreened", config="c.ScreenStudentCode.enabled = False\n", students={
             "unscreened_ast_forgery": h.forged(release_nb, source_nb, h.FORGERIES["forges_with_an_ast_transformer"]),
             "unscreened_relu_unwatched": relu_unwatched}),
+        Section("lms", students=dict.fromkeys(LMS_STUDENTS), collect=lms_downloads),
     ]
 
 

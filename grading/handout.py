@@ -1,0 +1,112 @@
+"""The students' hand-out: one zip with the release notebook, the lab's package as a wheel, MNIST and a README.
+
+Usage (from the course root): .venv/bin/python -m grading.handout [--output dist/gan_mnist-student.zip]
+(`make handout`)
+
+The zip holds one folder, ``gan_mnist/``:
+
+- ``gan_mnist.ipynb``: release/ (no solutions, no hidden tests, no rubrics: ``nbgrader generate_assignment``);
+- ``wheels/gan_mnist_helpers-<version>-py3-none-any.whl``: ``helpers/`` only, with its classifier weights and
+  reference figures as package data, built here (a normal install, not the repository's editable one);
+- ``requirements.txt``: the course's ``requirements.txt`` (what a student needs) with the wheel instead of
+  the editable install;
+- ``data/MNIST/raw/``: the four MNIST archives and their checksums (``helpers.mnist_root`` finds ``data/``
+  next to the notebook);
+- ``README.md``: ``handout/README.md``, the two commands that install and open the lab.
+
+Nothing else of the repository goes in: ``tests/test_handout.py`` checks that no line of the source
+notebook's solution, hidden-test and mark-scheme regions and no file of the instructor's folders is inside.
+"""
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "gan_mnist"
+DEFAULT_OUTPUT = REPO / "dist" / f"{ASSIGNMENT}-student.zip"
+DATA_FILES = ["MD5SUMS.txt", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+EDITABLE_INSTALL = "-e ."  # the repository's requirements.txt installs helpers/ (and grading/) from the clone
+STUDENT_PACKAGE = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "gan-mnist-helpers"
+version = "{version}"
+description = "The GAN-on-MNIST lab's runtime package (what the notebook imports as helpers)"
+requires-python = ">=3.10"
+
+[tool.setuptools]
+packages = ["helpers", "helpers.weights"]
+
+[tool.setuptools.package-data]
+helpers = ["*.json"]
+"helpers.weights" = ["*.pt"]
+"""
+
+
+def course_version() -> str:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+
+
+def build_wheel(into: Path) -> Path:
+    """Build the wheel of ``helpers/`` alone (pip and setuptools of this environment, no download)."""
+    with tempfile.TemporaryDirectory() as staging:
+        staging = Path(staging)
+        (staging / "pyproject.toml").write_text(STUDENT_PACKAGE.format(version=course_version()))
+        shutil.copytree(REPO / "helpers", staging / "helpers", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                        "--wheel-dir", str(into), str(staging)], check=True)
+    (wheel,) = into.glob("gan_mnist_helpers-*.whl")
+    return wheel
+
+
+def student_requirements(wheel_name: str) -> str:
+    """The course's requirements.txt with the wheel in place of the editable install (and its comment)."""
+    lines = (REPO / "requirements.txt").read_text().splitlines()
+    if EDITABLE_INSTALL not in lines:
+        raise SystemExit(f"requirements.txt has no '{EDITABLE_INSTALL}' line to replace by the wheel")
+    at = lines.index(EDITABLE_INSTALL)
+    return "\n".join(["# What the lab needs: see README.md", *lines[1:at - 1],
+                      "# The lab's package (what the notebook imports as helpers).", f"wheels/{wheel_name}"]) + "\n"
+
+
+def build(output: Path = DEFAULT_OUTPUT) -> Path:
+    notebook = REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    if not notebook.is_file():
+        raise SystemExit(f"{notebook} not found: `make release` generates it from source/")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")  # an interrupted build leaves no half zip behind
+    with tempfile.TemporaryDirectory() as wheels:
+        wheel = build_wheel(Path(wheels))
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+            top = Path(ASSIGNMENT)
+            zf.write(notebook, top / notebook.name)
+            zf.write(REPO / "handout" / "README.md", top / "README.md")
+            zf.writestr(str(top / "requirements.txt"), student_requirements(wheel.name))
+            zf.write(wheel, top / "wheels" / wheel.name)
+            for name in DATA_FILES:
+                zf.write(REPO / "data" / "MNIST" / "raw" / name, top / "data" / "MNIST" / "raw" / name)
+    partial.replace(output)
+    return output
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    args = parser.parse_args(argv)
+    output = build(args.output)
+    with zipfile.ZipFile(output) as zf:
+        size = sum(info.compress_size for info in zf.infolist())
+        print(f"wrote {output} ({len(zf.infolist())} files, {size / 1e6:.1f} MB): give it to your students")
+
+
+if __name__ == "__main__":
+    main()

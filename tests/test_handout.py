@@ -1,0 +1,155 @@
+"""The students' hand-out (`make handout`): unzipped in an empty folder, installed as its README says, the lab
+runs; nothing of the instructor's is inside."""
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENT, REPO
+from grading.demo import filled
+
+pytestmark = pytest.mark.slow
+
+REGION = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS|MARK SCHEME)")
+INSTRUCTOR_FOLDERS = ["source", "grading", "demo", "benchmarks", "tools", "tests"]
+SHORTEST_SECRET = 12  # characters: shorter region lines ("return x") are not the solution's
+IMPORT = re.compile(r"(from \S+ )?import ")  # nor are the imports it shares with every module
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    """The zip, built by `make handout`'s command."""
+    output = tmp_path_factory.mktemp("dist") / f"{ASSIGNMENT}-student.zip"
+    subprocess.run([sys.executable, "-m", "grading.handout", "--output", str(output)], cwd=REPO, check=True)
+    return output
+
+
+def members(zip_path):
+    """{name: bytes} of the zip's files, and of the files of every wheel inside it (``wheel!name``)."""
+    found = {}
+    with zipfile.ZipFile(zip_path) as zf:
+        for name in zf.namelist():
+            found[name] = zf.read(name)
+            if name.endswith(".whl"):
+                with zipfile.ZipFile(zf.open(name)) as wheel:
+                    found.update({f"{name}!{inner}": wheel.read(inner) for inner in wheel.namelist()})
+    return found
+
+
+def readable_text(name, data):
+    """The text a reader sees in a member: a notebook's cell sources and outputs, any other text file as is."""
+    if name.endswith(".ipynb"):
+        nb = nbformat.reads(data.decode(), as_version=4)
+        return "\n".join([c.source for c in nb.cells] + [json.dumps(o) for c in nb.cells for o in c.get("outputs", [])])
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return ""  # archives, weights
+
+
+def secret_lines(source_nb, release_nb):
+    """The lines of the source notebook's solution, hidden-test and mark-scheme regions that the release lacks."""
+    released = "\n".join(c.source for c in release_nb.cells)
+    lines = set()
+    for cell in source_nb.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if REGION.match(text):
+                inside = REGION.match(text).group(1) == "BEGIN"
+            elif inside and len(text) >= SHORTEST_SECRET and not IMPORT.match(text) and text not in released:
+                lines.add(text)
+    return lines
+
+
+def instructor_files():
+    """{sha256: path} of every tracked file in the instructor's folders."""
+    tracked = subprocess.run(["git", "ls-files", *INSTRUCTOR_FOLDERS], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    return {hashlib.sha256((REPO / path).read_bytes()).hexdigest(): path for path in tracked if (REPO / path).is_file()}
+
+
+def test_handout_holds_nothing_of_the_instructors(handout, source_nb, release_nb):
+    """No line of a solution, hidden test or rubric, and no file of source/, grading/, demo/, benchmarks/, tools/, tests/."""
+    found = members(handout)
+    secrets = secret_lines(source_nb, release_nb)
+    assert len(secrets) > 100, "the scan found too few solution lines to mean anything"
+    leaks = {(name, line) for name, data in found.items() for line in secrets if line in readable_text(name, data)}
+    assert not leaks, f"solution or hidden-test lines in the hand-out: {sorted(leaks)[:5]}"
+    theirs = instructor_files()
+    copied = {name: theirs[digest] for name, data in found.items()
+              if (digest := hashlib.sha256(data).hexdigest()) in theirs}
+    assert not copied, f"instructor files in the hand-out: {copied}"
+    top = {name.split("/")[1] for name in found if "!" not in name}
+    assert top == {f"{ASSIGNMENT}.ipynb", "README.md", "requirements.txt", "wheels", "data"}, top
+    requirements = found[f"{ASSIGNMENT}/requirements.txt"].decode()
+    for tool in ("pytest", "nbval", "playwright", "nh3", "-e "):
+        assert tool not in requirements, f"{tool} in the students' requirements"
+    assert not any(name.split("!")[1].startswith("grading/") for name in found if "!" in name), "grading/ in the wheel"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_handout_installs_and_runs_alone(handout, tmp_path, source_nb):
+    """README's two commands in an empty folder: the install, JupyterLab with nbgrader, the solved notebook runs."""
+    with zipfile.ZipFile(handout) as zf:
+        zf.extractall(tmp_path)
+    lab = tmp_path / ASSIGNMENT
+    readme = (lab / "README.md").read_text()
+    install, start = re.search(r"```bash\n(.*?)\n```", readme, re.S).group(1).splitlines()
+    repo_free = [p for p in os.environ["PATH"].split(os.pathsep) if not p.startswith(str(REPO))]
+    env = {key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "PYTHONPATH", "CI")}
+    env.update(PATH=os.pathsep.join(repo_free), PIP_DISABLE_PIP_VERSION_CHECK="1")
+
+    started = time.monotonic()
+    subprocess.run(["bash", "-c", install], cwd=lab, env=env, check=True, timeout=900)
+    print(f"install: {time.monotonic() - started:.0f} s")
+    where = subprocess.run([str(lab / ".venv" / "bin" / "python"), "-c", "import helpers; print(helpers.__file__)"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert str(lab / ".venv") in where and "site-packages" in where, f"helpers not installed in the venv: {where}"
+
+    port, token = free_port(), "handout-test"
+    as_root = " --allow-root" if os.geteuid() == 0 else ""  # the tests run as root, students do not
+    server = subprocess.Popen(["bash", "-c", f"{start} --no-browser --ip=127.0.0.1 --port={port} "
+                               f"--IdentityProvider.token={token}{as_root}"], cwd=lab, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        page = None
+        for _ in range(120):
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token={token}", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert page and "@jupyter/nbgrader" in page, "JupyterLab did not start with nbgrader's extensions"
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+    release = nbformat.read(lab / f"{ASSIGNMENT}.ipynb", as_version=4)
+    nbformat.write(filled(release, source_nb), lab / "solved.ipynb")
+    started = time.monotonic()
+    subprocess.run([".venv/bin/jupyter", "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+                    "--ExecutePreprocessor.timeout=300", "solved.ipynb"], cwd=lab, check=True, timeout=900,
+                   env={**env, "GAN_PROFILE": "quick"}, capture_output=True)
+    print(f"short run of the solved notebook: {time.monotonic() - started:.0f} s")
+    ran = nbformat.read(lab / "solved.nbconvert.ipynb", as_version=4)
+    failed = [c.metadata.get("nbgrader", {}).get("grade_id") or c.source[:60] for c in ran.cells
+              if any(o.output_type == "error" for o in c.get("outputs", []))]
+    assert failed == ["test_results_submitted"], f"cells that failed: {failed}"  # the reminder: no full run here
+    assert (lab / "results_quick" / "final_grid.png").is_file()
+    assert (lab / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file(), "MNIST not read from the hand-out"
