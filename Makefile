@@ -10,7 +10,7 @@ PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
 	--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
-	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export
+	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop
 
 # The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
 install: $(VENV)/.installed
@@ -41,9 +41,10 @@ check: install
 	$(PYTEST) -m "not slow and not browser" tests $(NOTEBOOK)
 
 # Every test: the fast tier, real sandboxed autograding of one shared graded class, the seed sweep, the
-# instructor's path on a fresh copy of the repository, and the browser tests of JupyterLab and formgrader.
+# instructor's path on a fresh copy of the repository, the hand-out, and the browser tests of JupyterLab and
+# formgrader; as two pytest runs side by side (tools/run_tests.py: the sandboxed tests and the rest).
 test: install sandbox ui-deps
-	$(PYTEST) $(PYTEST_ARGS) tests $(NOTEBOOK)
+	$(BIN)/python tools/run_tests.py $(PYTEST_ARGS)
 
 # Only the browser tests (screenshots of every step in ui-artifacts/).
 ui-test: install sandbox ui-deps
@@ -66,6 +67,15 @@ lms-collect: install
 # grades-lms.csv for an LMS gradebook's import: each part's score, the late penalty and the total per student.
 lms-export: install
 	$(BIN)/nbgrader export --exporter=grading.lms.LmsExport --to=grades-lms.csv
+
+# The course's JupyterHub on 127.0.0.1:8000 (as root): accounts instructor, ta, student1..N, the nbgrader exchange,
+# formgrader as the course's service (hub/hub.sh, hub/jupyterhub_config.py). `make hub-stop` removes all of it.
+STUDENTS ?= 3
+hub: handout
+	bash hub/hub.sh start $(STUDENTS)
+
+hub-stop:
+	bash hub/hub.sh stop
 
 # Autograde the submissions in submitted/ not graded yet (sandboxed), one student at a time, with a report.
 autograde: install sandbox

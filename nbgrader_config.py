@@ -1,9 +1,11 @@
 """nbgrader configuration for the GAN-on-MNIST course (run nbgrader from this folder)."""
 import os
+import sys
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, COURSE_ROOT)  # grading/, the course's nbgrader steps, wherever the course folder is (a hub's too)
 c.CourseDirectory.course_id = "gan-mnist-lab"
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
@@ -54,6 +56,12 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Late work (grading/late.py): the due date is the gradebook's (`nbgrader db assignment add gan_mnist --duedate=...`);
+# each started day after it (15 minutes' grace) takes 10% of the autograded score off.
+c.AssignLatePenalties.plugin_class = "grading.late.LatePenalty"
+c.LatePenalty.percent_per_day = 10.0
+c.LatePenalty.grace_minutes = 15.0
+
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",

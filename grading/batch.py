@@ -5,9 +5,10 @@ Usage (from the course root): .venv/bin/python -m grading.batch [gan_mnist] [--r
 
 `nbgrader autograde` stops at nothing but also reports little: this runs it once per student in
 submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies, a
-sandbox limit) is reported and the others are still graded. Prints a table and writes
-autograde_report.csv: student, status (graded / skipped / refused / failed), autograded score, seconds,
-the reason for the others, and what needs a person (``review``: code that needs review, tests the trusted
+sandbox limit, a renamed notebook, an empty folder) is reported, left as it is, and the others are still
+graded. Prints a table and writes autograde_report.csv: student, status (graded / skipped / refused / failed),
+autograded score, seconds, the reason for the others (for a late submission: how late, and its penalty,
+grading/late.py), and what needs a person (``review``: code that needs review, tests the trusted
 re-check refuted, copied images; from the graded notebook's ``gan_grading`` record, grading/verdicts.py).
 Then compares the class (grading/similarity.py): solutions that read alike and identical result images
 go to integrity_report.csv. Exits 1 if any submission could not be graded, after grading all the others.
@@ -35,6 +36,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
+from grading.late import how_late
 from grading.rebuild import GRADING_METADATA
 from grading.sandbox import SubmissionRefusedError, refuse_untrusted, sandbox_problem
 from grading.similarity import class_report
@@ -124,13 +126,33 @@ def autograde(root: Path, assignment: str, student: str, regrade: bool):
 
 
 def autograded_score(root: Path, assignment: str, student: str):
-    """(score, max score) of the student's autograded tests, or None when the gradebook has no submission."""
+    """(score, max score, what lateness cost) of the student's autograded tests, or None when the gradebook has
+    no submission."""
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
             return None
-        return sum(n.code_score for n in submission.notebooks), sum(n.max_code_score for n in submission.notebooks)
+        late = ""
+        if submission.total_seconds_late > 0:
+            late = (f"submitted {how_late(submission.total_seconds_late)} after the due date: late penalty "
+                    f"{submission.late_submission_penalty or 0:g} points")
+        return (sum(n.code_score for n in submission.notebooks), sum(n.max_code_score for n in submission.notebooks),
+                late)
+
+
+def missing_notebook(root: Path, assignment: str, student: str):
+    """Why a submission has no notebook to grade (renamed, empty), or None: it stays as it is, for a person."""
+    folder = root / "submitted" / student / assignment
+    if (folder / f"{assignment}.ipynb").exists():
+        return None
+    notebooks = sorted(p.name for p in folder.glob("*.ipynb"))
+    if notebooks:
+        return (f"no {assignment}.ipynb: the submission holds {', '.join(notebooks)} (renamed?); not graded, "
+                f"rename it in submitted/{student}/{assignment}/ and run `make autograde`")
+    if not any(folder.iterdir()):
+        return "the submission is empty (no files): not graded"
+    return f"no {assignment}.ipynb in the submission: not graded"
 
 
 def needs_a_person(root: Path, assignment: str, student: str) -> str:
@@ -176,7 +198,9 @@ def main(argv=None) -> int:
     rows = []
     for student in tqdm(students, desc=f"autograding {args.assignment}", unit="submission"):
         refused = refusal(root, args.assignment, student)
-        status, reason, took = ("refused", refused, 0.0) if refused else autograde(root, args.assignment, student, args.regrade)
+        missing = None if refused else missing_notebook(root, args.assignment, student)
+        status, reason, took = (("refused", refused, 0.0) if refused else ("failed", missing, 0.0) if missing
+                                else autograde(root, args.assignment, student, args.regrade))
         if backup and not gradebook_is_sound(gradebook):
             damaged = restore_gradebook(gradebook, backup)
             print(f"the gradebook was damaged while grading {student}: batch stopped, {gradebook.name} restored "
@@ -186,7 +210,8 @@ def main(argv=None) -> int:
         if status == "skipped" and scores is None:  # graded elsewhere, or with a gradebook since replaced
             status, reason = "failed", (f"autograded/{student}/{args.assignment}/ exists but the gradebook has no grades "
                                         "for it: `make regrade` grades it again")
-        score, max_score = scores or (None, None)
+        score, max_score, late = scores or (None, None, "")
+        reason = reason or late
         review = needs_a_person(root, args.assignment, student) if scores else ""
         rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
                      "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason),

@@ -139,3 +139,4 @@ def graded_class(tmp_path_factory, source_nb, release_nb, listener):
     assert sandbox_problem() is None, "the sandbox is not installed: run `make sandbox`"
     import graded_class as built  # imports this module: only once the session needs the class
     return built.graded_class(tmp_path_factory.mktemp("graded_class"), source_nb, release_nb, listener[0])
+

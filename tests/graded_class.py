@@ -13,6 +13,8 @@ against each other.
 - ``limits``: submissions that run into a limit, with a 15 s cell and a 60 s notebook.
 - ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
 - ``unscreened``: two forgeries with the screening switched off (what the trusted re-check alone makes of them).
+- ``deadlines``: a due date, the demo's partial submission within the grace period and a day late, a renamed
+  notebook, an empty submission.
 - ``lms``: the two demo students' notebooks, without results/, uploaded to Canvas and to Moodle: the LMSs'
   download zips, collected by `nbgrader zip_collect` (``LMS_UPLOADS``).
 """
@@ -38,8 +40,10 @@ from conftest import (ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, auto_scores, autogr
 LANES = int(os.environ.get("GAN_TEST_LANES", "3"))
 DEMO_ROOT = REPO / "demo"
 DEMO_RESULTS = DEMO_ROOT / "submitted" / "demo_complete" / ASSIGNMENT / "results"
+DEMO_PARTIAL = DEMO_ROOT / "submitted" / "demo_partial" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"  # 8 autograded points
 STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's epoch images are black, the instructor's own white
 NOT_GRADED = {"class": {"invalid_json", "plants_links_in_submission", "plants_a_fifo", "links_its_folder"},
+              "deadlines": {"renamed_the_notebook", "submitted_nothing"},
               "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "hogs_wall_clock", "floods_processes"}}
 
 
@@ -60,7 +64,7 @@ class Section:
     name: str
     students: dict  # student -> notebook, a function(root, student) that puts the submission in place, or None
     config: str = ""  # lines added to the section's nbgrader_config.py
-    collect: callable = None  # function(root): brings the None students' submissions in
+    prepare: callable = None  # function(root), before the batch: brings the None students' submissions in, sets a due date
     first: dict = field(default_factory=dict)  # graded alone, before the others
     root: Path = None
     proc: subprocess.CompletedProcess = None  # the batch of ``students``
@@ -130,8 +134,8 @@ def grade_section(section, base, env):
                           "source": digest(section.root / "source"), "config": (section.root / "nbgrader_config.py").read_bytes()}
     for student, submission in section.students.items():
         put(section.root, student, submission)
-    if section.collect:
-        section.collect(section.root)
+    if section.prepare:
+        section.prepare(section.root)
     section.proc, rows = grade(section, env)
     return rows
 
@@ -183,13 +187,12 @@ def fakes_task4(root, student):
 # {zip: {member: demo student}}; the LMS id in each name is the student id.
 LMS_UPLOADS = {
     "submissions.zip": {  # Canvas: flat, <name>[_LATE]_<user id>_<attachment id>_<file name>; a re-upload gets -1
-        f"democomplete_12345_67890_{ASSIGNMENT}.ipynb": "demo_complete",
-        f"demopartial_LATE_23456_67891_{ASSIGNMENT}-1.ipynb": "demo_partial"},
+        f"democomplete_LATE_12345_67890_{ASSIGNMENT}-1.ipynb": "demo_complete"},
     "GAN-MNIST-Lab-Assignment-42.zip": {  # Moodle: in folders, or flat; the participant id
         f"Demo Complete_1234567_assignsubmission_file_/{ASSIGNMENT}.ipynb": "demo_complete",
         "Demo Partial_7654321_assignsubmission_file_GAN final.ipynb": "demo_partial",
         "Demo Partial_7654321_assignsubmission_onlinetext_/onlinetext.html": None}}
-LMS_STUDENTS = {"12345": "demo_complete", "23456": "demo_partial", "1234567": "demo_complete", "7654321": "demo_partial"}
+LMS_STUDENTS = {"12345": "demo_complete", "1234567": "demo_complete", "7654321": "demo_partial"}
 
 
 def lms_downloads(root):
@@ -204,6 +207,31 @@ def lms_downloads(root):
     proc = subprocess.run([str(VENV_BIN / "nbgrader"), "zip_collect", ASSIGNMENT], cwd=root, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (root / "zip_collect.log").write_text(proc.stdout + proc.stderr)
+
+
+DUE, ON_TIME, LATE = "2026-11-20 12:00:00", "2026-11-20 12:10:00", "2026-11-21 14:00:00"  # UTC
+
+
+def due_date(root):
+    """The assignment's due date in the section's gradebook, as an instructor sets it."""
+    proc = subprocess.run([str(VENV_BIN / "nbgrader"), "db", "assignment", "add", ASSIGNMENT, f"--duedate={DUE} UTC"],
+                          cwd=root, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def submitted_at(notebook, timestamp):
+    def put(root, student):
+        (submit(root, student, notebook) / "timestamp.txt").write_text(timestamp)
+    return put
+
+
+def renamed_the_notebook(root, student):
+    folder = submit(root, student, SOURCE_NB)
+    (folder / f"{ASSIGNMENT}.ipynb").rename(folder / "GAN final.ipynb")
+
+
+def submitted_nothing(root, student):
+    (root / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
 
 
 def sections(source_nb, release_nb, listener_port, base):
@@ -237,7 +265,10 @@ def sections(source_nb, release_nb, listener_port, base):
         Section("unscreened", config="c.ScreenStudentCode.enabled = False\n", students={
             "unscreened_ast_forgery": h.forged(release_nb, source_nb, h.FORGERIES["forges_with_an_ast_transformer"]),
             "unscreened_relu_unwatched": relu_unwatched}),
-        Section("lms", students=dict.fromkeys(LMS_STUDENTS), collect=lms_downloads),
+        Section("lms", students=dict.fromkeys(LMS_STUDENTS), prepare=lms_downloads),
+        Section("deadlines", prepare=due_date, students={
+            "on_time": submitted_at(DEMO_PARTIAL, ON_TIME), "late": submitted_at(DEMO_PARTIAL, LATE),
+            "renamed_the_notebook": renamed_the_notebook, "submitted_nothing": submitted_nothing}),
     ]
 
 

@@ -34,6 +34,7 @@ def test_canvas_and_moodle_downloads_are_collected(graded_class):
         assert [p.name for p in (root / "submitted" / student / ASSIGNMENT).iterdir()] == [f"{ASSIGNMENT}.ipynb"]
     log = (root / "zip_collect.log").read_text()
     assert f"GAN final.ipynb: filed as {ASSIGNMENT}.ipynb" in log and f"{ASSIGNMENT}-1.ipynb: filed as" in log
+    assert f"{len(LMS_STUDENTS)} files collected" in log
 
 
 def test_a_notebook_alone_is_graded_as_with_its_folder(graded_class):
@@ -59,7 +60,7 @@ def test_packed_figures_reach_the_grader(graded_class, student):
 
 def test_missing_figures_are_said_plainly(graded_class):
     """A notebook uploaded without its run's figures: Task 4's cell says what is missing."""
-    task4 = text(outputs_of(graded_class.notebook("23456"), "task4_images"))
+    task4 = text(outputs_of(graded_class.notebook("7654321"), "task4_images"))
     assert "generator_epoch_10.pt was not submitted: no figures for epoch 10" in task4
     assert "epoch_10.png is missing" in task4
 

@@ -1,0 +1,162 @@
+#!/bin/bash
+# The course's JupyterHub on this machine (as root): `hub/hub.sh start N` (make hub STUDENTS=N), `hub/hub.sh stop`
+# (make hub-stop). start creates what the hub needs and records it; stop removes exactly that: the machine is
+# left as it was. hub/jupyterhub_config.py says how the hub is set up; README "A JupyterHub for the class" why.
+#
+# - accounts: instructor, ta, student1..N (PAM logins, passwords in $STATE/private/passwords, root only) and
+#   grader-<course> (the course's home, no login); homes mode 0700;
+# - $STATE/venv: the environment every account runs (Debian's python3.11, readable by all): the students'
+#   hand-out requirements with the lab's wheel (make handout), jupyterhub; $STATE/node_modules: the proxy;
+# - the course in ~grader-<course>/<course>: source/, the course's nbgrader_config.py and grading/, its gradebook;
+# - the exchange $STATE/exchange (1777) with the course's inbound (2733) and outbound, owned by the grader
+#   before any student can log in (no one else can claim the course's folder);
+# - MNIST extracted in $STATE/data (read-only for everyone).
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+STATE=${HUB_STATE:-/srv/gan-hub}
+COURSE=gan-mnist-lab
+ASSIGNMENT=gan_mnist
+GRADER=grader-$COURSE
+PORT=${HUB_PORT:-8000}
+PYTHON=${HUB_PYTHON:-/usr/bin/python3.11}
+PROXY_VERSION=5.3.0
+
+die() { echo "hub: $*" >&2; exit 1; }
+as_grader() {  # run a command as the course's account, with the hub's environment
+    runuser -u "$GRADER" -- env HOME="/home/$GRADER" PATH="$STATE/venv/bin:/usr/bin:/bin" \
+        JUPYTER_CONFIG_PATH="$STATE/etc/grader:$STATE/etc/common" "$@"
+}
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+write_config() {  # Jupyter's configuration by role: what each kind of account sees
+    local etc=$STATE/etc
+    install -d -m 755 "$etc"/{common,student,staff,grader} "$etc"/{student,staff,grader}/labconfig
+    cat > "$etc/common/nbgrader_config.py" <<EOF
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "$COURSE"
+c.Exchange.root = "$STATE/exchange"
+EOF
+    # server extensions and lab plugins off by role (nbgrader's table: students get the Assignment List
+    # and Validate, staff also the Course List, the course's service formgrader and Create Assignment)
+    local off_student='"nbgrader.server_extensions.formgrader": false, "nbgrader.server_extensions.course_list": false'
+    echo "{\"ServerApp\": {\"jpserver_extensions\": {$off_student}}}" > "$etc/student/jupyter_server_config.json"
+    echo '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": false}}}' \
+        > "$etc/staff/jupyter_server_config.json"
+    echo '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.assignment_list": false, "nbgrader.server_extensions.course_list": false}}}' \
+        > "$etc/grader/jupyter_server_config.json"
+    echo '{"disabledExtensions": {"@jupyter/nbgrader:formgrader": true, "@jupyter/nbgrader:course-list": true, "@jupyter/nbgrader:create-assignment": true}}' \
+        > "$etc/student/labconfig/page_config.json"
+    echo '{"disabledExtensions": {"@jupyter/nbgrader:formgrader": true, "@jupyter/nbgrader:create-assignment": true}}' \
+        > "$etc/staff/labconfig/page_config.json"
+    echo '{"disabledExtensions": {"@jupyter/nbgrader:assignment-list": true, "@jupyter/nbgrader:course-list": true}}' \
+        > "$etc/grader/labconfig/page_config.json"
+}
+
+install_environment() {  # once; kept by stop only with HUB_KEEP_ENV=1 (the tests)
+    if [ ! -f "$STATE/venv/.installed" ]; then
+        local handout=$REPO/dist/$ASSIGNMENT-student.zip unpacked
+        [ -f "$handout" ] || die "$handout not found: make handout"
+        unpacked=$(mktemp -d)
+        (cd "$unpacked" && "$PYTHON" -m zipfile -e "$handout" .)
+        "$PYTHON" -m venv "$STATE/venv"
+        (cd "$unpacked/$ASSIGNMENT" && "$STATE/venv/bin/pip" install --quiet -r requirements.txt -r "$REPO/hub/requirements.txt")
+        rm -rf "$unpacked"
+        touch "$STATE/venv/.installed"
+    fi
+    [ -x "$STATE/node_modules/.bin/configurable-http-proxy" ] ||
+        npm install --silent --no-audit --no-fund --prefix "$STATE" "configurable-http-proxy@$PROXY_VERSION"
+}
+
+create_accounts() {
+    local user
+    : > "$STATE/private/passwords"
+    for user in "$GRADER" instructor ta "${STUDENTS[@]}"; do
+        if id "$user" >/dev/null 2>&1; then
+            grep -qx "$user" "$STATE/private/accounts" 2>/dev/null || die "an account $user exists already and is not the hub's"
+        else
+            useradd --create-home -K HOME_MODE=0700 --shell /bin/bash "$user"
+            echo "$user" >> "$STATE/private/accounts"
+        fi
+        [ "$user" = "$GRADER" ] && continue
+        local password
+        password=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(12))')
+        echo "$user:$password" | chpasswd
+        echo "$user $password" >> "$STATE/private/passwords"
+    done
+}
+
+set_up_course() {
+    local home=/home/$GRADER course=/home/$GRADER/$COURSE
+    install -d -o "$GRADER" -g "$GRADER" -m 700 "$course"
+    cp -r "$REPO/source" "$REPO/grading" "$REPO/nbgrader_config.py" "$course/"
+    rm -rf "$course/source/$ASSIGNMENT/results_quick" "$course/grading/__pycache__"
+    chown -R "$GRADER:$GRADER" "$course"
+    (cd "$course" && as_grader nbgrader generate_assignment "$ASSIGNMENT" --log-level=WARN)
+    # the course's folders in the exchange, as nbgrader's release makes them, before any student can log in
+    install -d -m 1777 "$STATE/exchange"
+    install -d -o "$GRADER" -g "$GRADER" -m 755 "$STATE/exchange/$COURSE" "$STATE/exchange/$COURSE/outbound"
+    install -d -o "$GRADER" -g "$GRADER" -m 2733 "$STATE/exchange/$COURSE/inbound"
+    install -d -o "$GRADER" -g "$GRADER" -m 711 "$STATE/exchange/$COURSE/feedback"
+    : "$home"
+}
+
+start() {
+    [ "$(id -u)" = 0 ] || die "run as root: it creates system accounts"
+    local students=${1:-3}
+    [ -f "$STATE/private/jupyterhub.pid" ] && kill -0 "$(cat "$STATE/private/jupyterhub.pid")" 2>/dev/null &&
+        die "already running (make hub-stop)"
+    for p in "$PORT" $((PORT + 1)) $((PORT + 2)) $((PORT + 3)); do port_free "$p" || die "port $p is in use (HUB_PORT=...)"; done
+    STUDENTS=()
+    for i in $(seq 1 "$students"); do STUDENTS+=("student$i"); done
+    install -d -m 755 "$STATE"
+    install -d -m 700 "$STATE/private"
+    install_environment
+    write_config
+    install -d -m 755 "$STATE/data"
+    cp -r "$REPO/data/MNIST" "$STATE/data/"
+    "$STATE/venv/bin/python" -c "import helpers; helpers.mnist_root('$STATE/data', download_fallback=False)"
+    chmod -R a+rX,go-w "$STATE/data"
+    create_accounts
+    set_up_course
+    (cd "$STATE/private" && HUB_STATE=$STATE HUB_PORT=$PORT HUB_COURSE=$COURSE HUB_STUDENTS="${STUDENTS[*]}" \
+        setsid "$STATE/venv/bin/jupyterhub" -f "$REPO/hub/jupyterhub_config.py" > "$STATE/private/jupyterhub.log" 2>&1 &)
+    for _ in $(seq 1 120); do
+        curl -sf "http://127.0.0.1:$PORT/hub/api/" >/dev/null && \
+            curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/services/$COURSE/" | grep -q '^30[23]$' && break
+        sleep 1
+    done
+    curl -sf "http://127.0.0.1:$PORT/hub/api/" >/dev/null || { tail -20 "$STATE/private/jupyterhub.log"; die "the hub did not start"; }
+    echo "JupyterHub on http://127.0.0.1:$PORT/ (log: $STATE/private/jupyterhub.log); formgrader for instructor and ta:"
+    echo "  http://127.0.0.1:$PORT/services/$COURSE/formgrader ; accounts and passwords: $STATE/private/passwords"
+}
+
+stop() {
+    [ "$(id -u)" = 0 ] || die "run as root"
+    if [ -f "$STATE/private/jupyterhub.pid" ]; then
+        local pid
+        pid=$(cat "$STATE/private/jupyterhub.pid")
+        kill -TERM "$pid" 2>/dev/null || true  # stops the users' servers, the service and the proxy
+        for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    [ -f "$STATE/private/proxy.pid" ] && kill "$(cat "$STATE/private/proxy.pid")" 2>/dev/null || true
+    if [ -f "$STATE/private/accounts" ]; then
+        while read -r user; do
+            pkill -KILL -u "$user" 2>/dev/null || true
+            userdel --remove "$user" 2>/dev/null || true
+        done < "$STATE/private/accounts"
+    fi
+    if [ "${HUB_KEEP_ENV:-0}" = 1 ]; then
+        find "$STATE" -mindepth 1 -maxdepth 1 ! -name venv ! -name node_modules ! -name node_modules -exec rm -rf {} +
+    else
+        rm -rf "$STATE"
+    fi
+    echo "hub stopped; its accounts and $STATE removed${HUB_KEEP_ENV:+ (but the environment)}"
+}
+
+case "${1:-}" in
+    start) start "${2:-3}" ;;
+    stop) stop ;;
+    *) die "usage: hub.sh start [students] | stop" ;;
+esac

@@ -1,0 +1,54 @@
+"""`make test`: the whole suite as two pytest runs side by side, one per CPU core.
+
+Usage: .venv/bin/python tools/run_tests.py [pytest options...]   (run by `make test`; PYTEST_ARGS are the options)
+
+- ``sandboxed``: the tests that grade in the sandbox (the graded class, README's instructor path): they run
+  one after the other in their own pytest run, since some of them check that no sandbox process is left or
+  take the sandbox's kernel away for a moment;
+- ``rest``: everything else (unit tests, nbval, the catalogue and the seed sweep, the hand-out, the browser
+  tests of JupyterLab).
+
+Each run has its own temporary folder and every kernel one PyTorch thread, so that the two do not spin against
+each other on 2 cores. Each run's output goes to test-logs/<run>.log and is printed when that run ends;
+the exit status is the first failure's.
+(pytest-xdist's ``--dist loadgroup`` would do this, but with pytest 9 it does not keep a group on one worker.)
+"""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SANDBOXED = ["tests/test_autograde.py", "tests/test_hostile_submissions.py", "tests/test_lms.py",
+             "tests/test_deadlines.py", "tests/test_ui_instructor.py", "tests/test_ui_sanitize.py",
+             "tests/test_instructor_path.py"]
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+          "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
+
+
+def main(options):
+    env = {**os.environ, "GAN_PROFILE": "quick", "OMP_NUM_THREADS": "1"}
+    logs = REPO / "test-logs"
+    logs.mkdir(exist_ok=True)
+    runs = {"sandboxed": SANDBOXED,
+            "rest": ["tests", "source/gan_mnist/gan_mnist.ipynb", *(f"--ignore={path}" for path in SANDBOXED)]}
+    started, procs = time.monotonic(), {}
+    for name, selection in runs.items():
+        log = open(logs / f"{name}.log", "w")
+        procs[name] = (subprocess.Popen([*PYTEST, f"--basetemp=/tmp/gan-tests-{name}", *options, *selection], cwd=REPO,
+                                        env=env, stdout=log, stderr=subprocess.STDOUT), log)
+        print(f"started the {name} tests (log: test-logs/{name}.log)", flush=True)
+    status = 0
+    for name, (proc, log) in procs.items():
+        code = proc.wait()
+        log.close()
+        print(f"\n===== {name} tests: exit {code}, {time.monotonic() - started:.0f} s after the start =====")
+        print((logs / f"{name}.log").read_text(), flush=True)
+        status = status or code
+    print(f"all tests: {'passed' if status == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
