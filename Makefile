@@ -10,7 +10,7 @@ PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
 	--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
-	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop
+	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test
 
 # The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
 install: $(VENV)/.installed
@@ -76,6 +76,15 @@ hub: handout
 
 hub-stop:
 	bash hub/hub.sh stop
+
+# Autograde what formgrader collected on the hub, in the sandbox (as root), with the report of `make autograde`.
+hub-autograde: install sandbox
+	bash hub/hub.sh autograde
+
+# The semester loop through the hub in Chromium (tests/test_hub.py; screenshots in ui-artifacts/hub-*/): starts the
+# hub on free ports, releases, fetches, submits, collects, autogrades, then stops it (keeping its installed environment).
+hub-test: install sandbox ui-deps
+	$(PYTEST) -m hub tests/test_hub.py
 
 # Autograde the submissions in submitted/ not graded yet (sandboxed), one student at a time, with a report.
 autograde: install sandbox

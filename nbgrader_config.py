@@ -1,11 +1,9 @@
 """nbgrader configuration for the GAN-on-MNIST course (run nbgrader from this folder)."""
 import os
-import sys
 
 c = get_config()  # noqa: F821 (provided by nbgrader)
 
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, COURSE_ROOT)  # grading/, the course's nbgrader steps, wherever the course folder is (a hub's too)
 c.CourseDirectory.course_id = "gan-mnist-lab"
 c.CourseDirectory.root = COURSE_ROOT
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")

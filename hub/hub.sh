@@ -1,6 +1,6 @@
 #!/bin/bash
 # The course's JupyterHub on this machine (as root): `hub/hub.sh start N` (make hub STUDENTS=N), `hub/hub.sh stop`
-# (make hub-stop). start creates what the hub needs and records it; stop removes exactly that: the machine is
+# (make hub-stop), `hub/hub.sh autograde` (make hub-autograde: the collected submissions, in the sandbox). start creates what the hub needs and records it; stop removes exactly that: the machine is
 # left as it was. hub/jupyterhub_config.py says how the hub is set up; README "A JupyterHub for the class" why.
 #
 # - accounts: instructor, ta, student1..N (PAM logins, passwords in $STATE/private/passwords, root only) and
@@ -24,7 +24,7 @@ PROXY_VERSION=5.3.0
 
 die() { echo "hub: $*" >&2; exit 1; }
 as_grader() {  # run a command as the course's account, with the hub's environment
-    runuser -u "$GRADER" -- env HOME="/home/$GRADER" PATH="$STATE/venv/bin:/usr/bin:/bin" \
+    runuser -u "$GRADER" -- env HOME="/home/$GRADER" PATH="$STATE/venv/bin:/usr/bin:/bin" PYTHONPATH="/home/$GRADER/tools" \
         JUPYTER_CONFIG_PATH="$STATE/etc/grader:$STATE/etc/common" "$@"
 }
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -36,6 +36,10 @@ write_config() {  # Jupyter's configuration by role: what each kind of account s
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "$COURSE"
 c.Exchange.root = "$STATE/exchange"
+EOF
+    cat > "$etc/grader/nbgrader_config.py" <<EOF
+c = get_config()  # noqa: F821
+c.CourseDirectory.root = "/home/$GRADER/$COURSE"  # formgrader then loads the course's own nbgrader_config.py
 EOF
     # server extensions and lab plugins off by role (nbgrader's table: students get the Assignment List
     # and Validate, staff also the Course List, the course's service formgrader and Create Assignment)
@@ -89,16 +93,20 @@ create_accounts() {
 set_up_course() {
     local home=/home/$GRADER course=/home/$GRADER/$COURSE
     install -d -o "$GRADER" -g "$GRADER" -m 700 "$course"
-    cp -r "$REPO/source" "$REPO/grading" "$REPO/nbgrader_config.py" "$course/"
-    rm -rf "$course/source/$ASSIGNMENT/results_quick" "$course/grading/__pycache__"
-    chown -R "$GRADER:$GRADER" "$course"
+    cp -r "$REPO/source" "$REPO/nbgrader_config.py" "$course/"
+    rm -rf "$course/source/$ASSIGNMENT/results_quick"
+    # the course's nbgrader steps for formgrader (feedback, sanitised views), beside the course; autograde runs
+    # as root with the repository's environment and sandbox (hub.sh autograde)
+    install -d -o "$GRADER" -g "$GRADER" -m 700 "$home/tools"
+    cp -r "$REPO/grading" "$home/tools/"
+    rm -rf "$home/tools/grading/__pycache__"
+    chown -R "$GRADER:$GRADER" "$course" "$home/tools"
     (cd "$course" && as_grader nbgrader generate_assignment "$ASSIGNMENT" --log-level=WARN)
     # the course's folders in the exchange, as nbgrader's release makes them, before any student can log in
     install -d -m 1777 "$STATE/exchange"
     install -d -o "$GRADER" -g "$GRADER" -m 755 "$STATE/exchange/$COURSE" "$STATE/exchange/$COURSE/outbound"
     install -d -o "$GRADER" -g "$GRADER" -m 2733 "$STATE/exchange/$COURSE/inbound"
     install -d -o "$GRADER" -g "$GRADER" -m 711 "$STATE/exchange/$COURSE/feedback"
-    : "$home"
 }
 
 start() {
@@ -120,7 +128,8 @@ start() {
     create_accounts
     set_up_course
     (cd "$STATE/private" && HUB_STATE=$STATE HUB_PORT=$PORT HUB_COURSE=$COURSE HUB_STUDENTS="${STUDENTS[*]}" \
-        setsid "$STATE/venv/bin/jupyterhub" -f "$REPO/hub/jupyterhub_config.py" > "$STATE/private/jupyterhub.log" 2>&1 &)
+        exec setsid "$STATE/venv/bin/jupyterhub" -f "$REPO/hub/jupyterhub_config.py") \
+        > "$STATE/private/jupyterhub.log" 2>&1 < /dev/null &
     for _ in $(seq 1 120); do
         curl -sf "http://127.0.0.1:$PORT/hub/api/" >/dev/null && \
             curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/services/$COURSE/" | grep -q '^30[23]$' && break
@@ -148,15 +157,24 @@ stop() {
         done < "$STATE/private/accounts"
     fi
     if [ "${HUB_KEEP_ENV:-0}" = 1 ]; then
-        find "$STATE" -mindepth 1 -maxdepth 1 ! -name venv ! -name node_modules ! -name node_modules -exec rm -rf {} +
+        find "$STATE" -mindepth 1 -maxdepth 1 ! -name venv ! -name node_modules -exec rm -rf {} +
     else
         rm -rf "$STATE"
     fi
-    echo "hub stopped; its accounts and $STATE removed${HUB_KEEP_ENV:+ (but the environment)}"
+    echo "hub stopped; its accounts and $STATE removed$([ "${HUB_KEEP_ENV:-0}" = 1 ] && echo " (but venv/ and node_modules/)")"
+}
+
+autograde() {  # the collected submissions, in the sandbox (it needs root), then the course's files back to the grader
+    [ "$(id -u)" = 0 ] || die "run as root: the sandbox needs it"
+    local status=0
+    "$REPO/.venv/bin/python" -m grading.batch "$ASSIGNMENT" --root "/home/$GRADER/$COURSE" || status=$?
+    chown -R "$GRADER:$GRADER" "/home/$GRADER/$COURSE"
+    return $status
 }
 
 case "${1:-}" in
     start) start "${2:-3}" ;;
     stop) stop ;;
-    *) die "usage: hub.sh start [students] | stop" ;;
+    autograde) autograde ;;
+    *) die "usage: hub.sh start [students] | stop | autograde" ;;
 esac

@@ -69,5 +69,6 @@ c.JupyterHub.services = [{
     "oauth_no_confirm": True,
     "timeout": 120,
     "environment": {"PATH": PATH, "LANG": "C.UTF-8", "JUPYTERHUB_DEFAULT_URL": "/lab", "JUPYTER_PREFER_ENV_PATH": "0",
-                    "MNIST_ROOT": f"{STATE}/data", "JUPYTER_CONFIG_PATH": f"{CONFIG}/grader:{CONFIG}/common"},
+                    "MNIST_ROOT": f"{STATE}/data", "JUPYTER_CONFIG_PATH": f"{CONFIG}/grader:{CONFIG}/common",
+                    "PYTHONPATH": f"/home/{GRADER}/tools"},  # grading/: the course's nbgrader steps
 }]

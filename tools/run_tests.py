@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 SANDBOXED = ["tests/test_autograde.py", "tests/test_hostile_submissions.py", "tests/test_lms.py",
              "tests/test_deadlines.py", "tests/test_ui_instructor.py", "tests/test_ui_sanitize.py",
              "tests/test_instructor_path.py"]
+NOT_YET = ["tests/test_hub.py"]  # `make hub-test`: the hub's semester loop, not yet part of `make test` (issue 13)
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
           "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
 
@@ -32,7 +33,7 @@ def main(options):
     logs = REPO / "test-logs"
     logs.mkdir(exist_ok=True)
     runs = {"sandboxed": SANDBOXED,
-            "rest": ["tests", "source/gan_mnist/gan_mnist.ipynb", *(f"--ignore={path}" for path in SANDBOXED)]}
+            "rest": ["tests", "source/gan_mnist/gan_mnist.ipynb", *(f"--ignore={path}" for path in SANDBOXED + NOT_YET)]}
     started, procs = time.monotonic(), {}
     for name, selection in runs.items():
         log = open(logs / f"{name}.log", "w")
