@@ -3,10 +3,12 @@
 The hub runs as `make hub` starts it, with two students, on free ports; each person logs in through the hub's
 login page in a browser context of their own (headless Chromium, screenshots in ui-artifacts/hub-<person>/):
 the instructor releases gan_mnist from formgrader; student1 fetches it in the Assignment List, puts in the
-solved notebook and a full run's results/ (through the contents API) and submits; student2 submits the
+solved notebook and a full run's results/ (through the contents API), validates and submits; student2 submits the
 untouched assignment, then the demo's partial answers (the later submission counts); the instructor collects;
-autograde runs in the sandbox (as root: `make hub-autograde`). A student's kernel cannot read the
-course, the gradebook, the exchange's submissions or another student's home.
+autograde runs in the sandbox (as root: `make hub-autograde`); the TA scores student1's Task 4 in formgrader;
+the instructor generates and releases the feedback; each student fetches theirs in the Assignment List and
+sees their own scores and comment only. A student's kernel cannot read the course, the gradebook, the
+exchange's submissions or another student's home.
 """
 import base64
 import json
@@ -24,7 +26,7 @@ import pytest
 from playwright.sync_api import expect
 from nbgrader.api import Gradebook
 
-from browser import ARTIFACTS, CHROMIUM, Steps
+from browser import CHROMIUM, Steps, saved_manual_grade
 from conftest import ASSIGNMENT, REPO
 from grading.demo import filled
 from graded_class import DEMO_PARTIAL, DEMO_RESULTS
@@ -166,29 +168,70 @@ class Person:
             self.api("DELETE", f"kernels/{kernel}")
 
 
-def release_in_formgrader(instructor):
-    with instructor.step("release gan_mnist in formgrader"):
-        page = instructor.page
-        page.goto(f"{instructor.url}/services/{COURSE}/formgrader")
+def formgrader_action(person, column, what):
+    """Click the gan_mnist row's link in a column of formgrader's Manage Assignments; wait for its success."""
+    with person.step(what):
+        page = person.page
+        page.goto(f"{person.url}/services/{COURSE}/formgrader")
         row = page.locator("tr", has=page.locator("td.name", has_text=ASSIGNMENT))
-        row.locator("td.release a").click()
-        page.locator("tr", has=page.locator("td.status", has_text="released")).wait_for(timeout=60_000)
+        row.locator(f"td.{column} a").click()
+        if column == "release":
+            page.locator("td.status", has_text="released").wait_for(timeout=60_000)
+        else:
+            done = page.locator("#success-modal, #error-modal")
+            done.wait_for(timeout=300_000)
+            assert done.get_attribute("id") == "success-modal", done.inner_text()
 
 
-def collect_in_formgrader(instructor):
-    with instructor.step("collect the submissions in formgrader"):
-        page = instructor.page
-        page.goto(f"{instructor.url}/services/{COURSE}/formgrader")
-        row = page.locator("tr", has=page.locator("td.name", has_text=ASSIGNMENT))
-        row.locator("td.collect a").click()
-        page.locator("td.num-submissions a", has_text="2").wait_for(timeout=60_000)
+def validate(person, path):
+    """Open the notebook in the user's JupyterLab and press nbgrader's Validate: 'success' or 'failed'."""
+    page = person.page
+    page.goto(f"{person.url}/user/{person.name}/lab/tree/{path}")
+    button = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) jp-button.validate-button")
+    button.wait_for(timeout=120_000)
+    button.click()
+    result = page.wait_for_selector(".nbgrader-SuccessDialog .validation-success, .nbgrader-ErrorDialog .validation-failed",
+                                    timeout=300_000)
+    return "success" if "validation-success" in result.get_attribute("class") else "failed"
+
+
+def score_task4(grader, student, score, comment):
+    with grader.step(f"score {student}'s Task 4 in formgrader"):
+        page = grader.page
+        page.goto(f"{grader.url}/services/{COURSE}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
+        page.wait_for_selector("text=Submission #1", timeout=60_000)
+        page.click("#toggle_names")
+        page.click(f"a.name-shown >> text={student}")
+        page.wait_for_selector("#task4_answer", timeout=60_000)
+        page.fill("#task4_answer", str(score))
+        page.fill("#task4_answer-comment", comment)
+        page.locator("#task4_answer-comment").press("Tab")  # formgrader saves on leaving the field
+        assert saved_manual_grade(COURSE_ROOT, student, "task4_answer") == (score, comment)
+
+
+def fetch_feedback(student):
+    """Fetch Feedback in the Assignment List; the feedback HTML that lands in the student's gan_mnist/feedback/."""
+    with student.step("fetch feedback in the Assignment List"):
+        student.assignment_list()
+        student.page.locator("#submitted_assignments_list button", has_text="Fetch Feedback").click()
+        found = []
+        for _ in range(60):
+            listing = student.context.request.get(f"{student.url}/user/{student.name}/api/contents/{ASSIGNMENT}/feedback")
+            found = listing.json()["content"] if listing.ok else []
+            if found:
+                break
+            student.page.wait_for_timeout(1000)
+        (timestamp,) = [f["name"] for f in found]
+        path = f"{ASSIGNMENT}/feedback/{timestamp}/{ASSIGNMENT}.html"
+        student.page.goto(f"{student.url}/user/{student.name}/files/{path}")
+        return student.api("GET", f"contents/{path}")["content"]
 
 
 def test_semester_loop(hub, source_nb, release_nb):
     url, passwords = hub
     with browser() as chromium:
         instructor = Person(chromium, url, "instructor", passwords["instructor"])
-        release_in_formgrader(instructor)
+        formgrader_action(instructor, "release", "release gan_mnist in formgrader")
 
         student1 = Person(chromium, url, "student1", passwords["student1"])
         student1.fetch()
@@ -197,8 +240,10 @@ def test_semester_loop(hub, source_nb, release_nb):
             student1.api("PUT", f"contents/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
                          {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(solved))})
             student1.api("PUT", f"contents/{ASSIGNMENT}/results", {"type": "directory"})
-            for image in sorted(DEMO_RESULTS.glob("epoch_*0.png")) + [DEMO_RESULTS / "quality.json"]:
-                student1.put_file(f"{ASSIGNMENT}/results/{image.name}", image.read_bytes())
+            for result in sorted(DEMO_RESULTS.iterdir()):
+                student1.put_file(f"{ASSIGNMENT}/results/{result.name}", result.read_bytes())
+        with student1.step("validate"):
+            assert validate(student1, f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb") == "success"
         student1.submit()
 
         student2 = Person(chromium, url, "student2", passwords["student2"])
@@ -215,7 +260,7 @@ def test_semester_loop(hub, source_nb, release_nb):
                                        f"/home/student1/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"/home/{GRADER}"])
         assert not any(reads.values()), f"a student reads what is not theirs: {reads}"
 
-        collect_in_formgrader(instructor)
+        formgrader_action(instructor, "collect", "collect the submissions in formgrader")
         graded = subprocess.run(["bash", "hub/hub.sh", "autograde"], cwd=REPO, capture_output=True, text=True, timeout=900)
         assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
         with Gradebook(f"sqlite:///{COURSE_ROOT / 'gradebook.db'}") as gb:
@@ -224,4 +269,12 @@ def test_semester_loop(hub, source_nb, release_nb):
                                          if c.metadata.get("nbgrader", {}).get("grade")
                                          and not c.metadata.nbgrader.get("solution"))
         assert scores["student2"] == 8, "the later submission (the partial answers, 8 points) counts"
-        assert (ARTIFACTS / "hub-instructor").is_dir()
+
+        ta = Person(chromium, url, "ta", passwords["ta"])
+        score_task4(ta, "student1", 3.0, "Good comparison; quote your FID at epoch 30.")
+        formgrader_action(instructor, "generate-feedback", "generate feedback in formgrader")
+        formgrader_action(instructor, "release-feedback", "release feedback in formgrader")
+        mine, theirs = fetch_feedback(student1), fetch_feedback(student2)
+        assert "quote your FID at epoch 30" in mine and "student2" not in mine
+        assert "quote your FID at epoch 30" not in theirs and "student1" not in theirs
+        assert "BEGIN HIDDEN TESTS" not in mine + theirs
