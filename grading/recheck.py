@@ -275,8 +275,8 @@ def recorded_figures(results, epoch):
 
 
 def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
-    """Figures measured from the submitted weights (``samples`` digits each), the images side by side in
-    one new PNG, copies of known images named."""
+    """Figures measured from the submitted weights (``samples`` digits each; without weights, those the
+    student's run recorded, said so), the images side by side in one new PNG, copies of known images named."""
     from helpers import quality
 
     results = Path(results)

@@ -9,7 +9,7 @@ against each other.
 - ``class``: alice (the solution with her own results/ images; graded first and alone, so that the tests see
   that the batch after her changed nothing of hers), bob (the untouched release notebook), and broken and
   hostile students beside them (tests/hostile.py).
-- ``forgeries``: students who try to forge their verdicts or their Task 4 figures.
+- ``forgeries``: students who try to forge their verdicts or their Task 4 figures, or bring their own MNIST.
 - ``limits``: submissions that run into a limit, with a 15 s cell and a 60 s notebook.
 - ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
 - ``unscreened``: two forgeries with the screening switched off (what the trusted re-check alone makes of them).
@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 import hostile
+from helpers.data import MNIST_FILES
 from conftest import (ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, auto_scores, autograded_test_points,
                       graded_notebook, new_course, submit)
 
@@ -234,6 +235,14 @@ def submitted_nothing(root, student):
     (root / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
 
 
+def brings_its_own_mnist(root, student):
+    """The solution with empty MNIST files in a data/ folder beside it: grading must read the course's MNIST."""
+    raw = submit(root, student, SOURCE_NB) / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_FILES:
+        (raw / name).write_bytes(b"")
+
+
 def sections(source_nb, release_nb, listener_port, base):
     """The class's sections, the longest first; the snooping student is told the class section's root and the
     test's listener."""
@@ -252,7 +261,8 @@ def sections(source_nb, release_nb, listener_port, base):
             "plants_a_fifo": plants_a_fifo, "links_its_folder": links_its_folder}),
         Section("forgeries", students={
             **{student: h.forged(release_nb, source_nb, code) for student, code in h.FORGERIES.items()},
-            "relu_with_the_checks_switched_off": relu_unwatched, "fakes_task4": fakes_task4}),
+            "relu_with_the_checks_switched_off": relu_unwatched, "fakes_task4": fakes_task4,
+            "brings_its_own_mnist": brings_its_own_mnist}),
         Section("limits", config=h.COURSE_LIMITS, students={
             "loops_forever": h.with_code(source_nb, "while True:\n    pass"),
             "kills_its_kernel": h.with_code(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),

@@ -179,6 +179,12 @@ def test_task4_shows_the_graders_figures_and_names_copied_images(graded_class):
     assert flagged(graded_class, "fakes_task4")
 
 
+def test_a_submission_cannot_bring_its_own_mnist(graded_class, source_nb):
+    """Empty MNIST files in the submission's data/: the grading kernel reads the course's MNIST, every point stays."""
+    assert graded_class.report["brings_its_own_mnist"]["status"] == "graded"
+    assert graded_class.scores("brings_its_own_mnist") == autograded_test_points(source_nb)
+
+
 def integrity_report(graded_class, section):
     with open(graded_class.sections[section].root / "integrity_report.csv") as f:
         return list(csv.DictReader(f))
