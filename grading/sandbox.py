@@ -39,7 +39,6 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
-from helpers.data import REPOSITORY_DATA_ROOT
 from .rebuild import GRADING_METADATA
 from .verdicts import SaveVerdicts
 
@@ -51,9 +50,8 @@ SANDBOX_TOOLS = ("bwrap", "setpriv", "prlimit", "timeout")
 
 
 # Set for every graded kernel: nbgrader scores a test cell that writes to stderr as failed, so a warning (a
-# deprecation in this torch, a UserWarning of the student's) must not cost points; and MNIST is the course's,
-# never a data/ folder that a submission brings along (helpers.data looks next to the notebook first).
-GRADING_ENV = {"PYTHONWARNINGS": "ignore", "MNIST_ROOT": str(REPOSITORY_DATA_ROOT)}
+# deprecation in this torch, a UserWarning of the student's) must not cost points.
+GRADING_ENV = {"PYTHONWARNINGS": "ignore"}
 
 
 class SandboxMissingError(RuntimeError):

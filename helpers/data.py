@@ -48,15 +48,14 @@ def _extract_shipped_archives(raw: Path) -> bool:
 
 
 def default_root() -> Path:
-    """``$MNIST_ROOT``, else the first of ``data/`` next to the notebook (the kernel's folder) and the
-    repository's ``data/`` that holds ``MNIST/raw/``, else ``data/`` next to the notebook."""
+    """``$MNIST_ROOT``; else the course repository's ``data/`` when ``helpers`` runs from the repository (the
+    instructor's, and grading: a ``data/`` folder that a submission brings along is never read there); else
+    ``data/`` next to the notebook (the kernel's folder: the students' hand-out)."""
     if os.environ.get("MNIST_ROOT"):
         return Path(os.environ["MNIST_ROOT"])
-    beside_the_notebook = Path.cwd() / "data"
-    for root in (beside_the_notebook, REPOSITORY_DATA_ROOT):
-        if (root / "MNIST" / "raw").is_dir():
-            return root
-    return beside_the_notebook
+    if (REPOSITORY_DATA_ROOT / "MNIST" / "raw").is_dir():
+        return REPOSITORY_DATA_ROOT
+    return Path.cwd() / "data"
 
 
 def mnist_root(root=None, download_fallback=True) -> Path:
