@@ -35,6 +35,7 @@ import zmq
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
@@ -281,6 +282,10 @@ class SandboxedExecute(Execute):
             limits["GAN_EVIDENCE_DIR"] = self._staging
         kwargs.setdefault("env", {**os.environ, **{name: str(value) for name, value in limits.items()}})
         await super().async_start_new_kernel(**kwargs)
+
+    # nbconvert's preprocess() starts the kernel through the synchronous wrapper, which nbclient binds to its own
+    # coroutine: without this line the limits and GRADING_ENV above never reach sandbox/kernel.sh.
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess_cell(self, cell, resources, index):
         if time.monotonic() > self._deadline:

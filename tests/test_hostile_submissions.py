@@ -205,7 +205,8 @@ def test_student_code_runs_unprivileged_offline_and_sees_nothing_of_the_course(g
     assert report.pop("uid") != 0 and report.pop("capabilities") == "0000000000000000"
     assert report.pop("canary") == "absent"
     passed = {"HOME", "PATH", "LANG", "MPLCONFIGDIR", "USER", "GAN_EVIDENCE_DIR", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING",
-              "GAN_PROFILE", "GAN_PRECISION", "MNIST_ROOT", "CI", "OMP_NUM_THREADS"}  # by sandbox/kernel.sh
+              "GAN_PROFILE", "GAN_PRECISION", "MNIST_ROOT", "CI", "OMP_NUM_THREADS", "PYTHONWARNINGS"}  # by sandbox/kernel.sh
+    assert "PYTHONWARNINGS" in report["environment"], "the grading environment (grading.sandbox.GRADING_ENV) did not arrive"
     set_inside = {"PWD", "LC_CTYPE", "TORCHINDUCTOR_CACHE_DIR", "PAGER", "GIT_PAGER", "TERM", "CLICOLOR", "CLICOLOR_FORCE",
                   "FORCE_COLOR", "MPLBACKEND", "PYDEVD_USE_FRAME_EVAL"}  # by the shell, Python, ipykernel and torch
     assert set(report.pop("environment")) <= passed | set_inside
