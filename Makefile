@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 ASSIGNMENT ?= gan_mnist
 NOTEBOOK := source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
-PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest -p no:cacheprovider \
-	--nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+PYTEST_OPTIONS := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest $(PYTEST_OPTIONS)
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
 	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test
@@ -44,7 +44,7 @@ check: install
 # instructor's path on a fresh copy of the repository, the hand-out, and the browser tests of JupyterLab and
 # formgrader; as two pytest runs side by side (tools/run_tests.py: the sandboxed tests and the rest).
 test: install sandbox ui-deps
-	$(BIN)/python tools/run_tests.py $(PYTEST_ARGS)
+	$(BIN)/python tools/run_tests.py $(PYTEST_OPTIONS) $(PYTEST_ARGS)
 
 # Only the browser tests (screenshots of every step in ui-artifacts/).
 ui-test: install sandbox ui-deps

@@ -86,8 +86,12 @@ class LmsExport(ExportPlugin):
                 source = os.path.join(coursedir.format_path(coursedir.source_directory, ".", assignment.name),
                                       f"{notebook.name}.ipynb")
                 part_of = parts(nbformat.read(source, as_version=4))
-                rows += [self._row(gradebook, assignment, notebook, student, part_of) for student in gradebook.students
-                         if not self.student or student.id in self.student]
+                maxima = {}
+                for cell in notebook.grade_cells:
+                    if cell.name in part_of:
+                        maxima[part_of[cell.name]] = maxima.get(part_of[cell.name], 0) + cell.max_score
+                rows += [self._row(gradebook, assignment, notebook, student, part_of, maxima)
+                         for student in gradebook.students if not self.student or student.id in self.student]
         columns = list(dict.fromkeys(key for row in rows for key in row))
         with open(dest, "w", newline="") as f:
             writer = csv.DictWriter(f, columns)
@@ -96,11 +100,7 @@ class LmsExport(ExportPlugin):
         self.log.info("wrote %s (%d rows)", dest, len(rows))
 
     @staticmethod
-    def _row(gradebook, assignment, notebook, student, part_of):
-        maxima = {}
-        for cell in notebook.grade_cells:
-            if cell.name in part_of:
-                maxima[part_of[cell.name]] = maxima.get(part_of[cell.name], 0) + cell.max_score
+    def _row(gradebook, assignment, notebook, student, part_of, maxima):
         row = {"assignment": assignment.name, "student_id": student.id, "last_name": student.last_name or "",
                "first_name": student.first_name or "", "email": student.email or ""}
         try:

@@ -24,7 +24,7 @@ CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "ui-artifacts"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -34,7 +34,7 @@ class JupyterServer:
     """``jupyter lab`` serving ``root`` (a temporary copy: Validate saves notebooks) on 127.0.0.1."""
 
     def __init__(self, root: Path, home: Path):
-        self.root, self.port = root, _free_port()
+        self.root, self.port = root, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
         settings.mkdir(parents=True, exist_ok=True)
@@ -69,8 +69,8 @@ class JupyterServer:
 
 
 @contextmanager
-def browser_page():
-    """A Playwright page in headless Debian Chromium (Playwright's own browser download fails offline)."""
+def chromium():
+    """Headless Debian Chromium through Playwright (Playwright's own browser download fails offline)."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.is_file():
@@ -79,11 +79,17 @@ def browser_page():
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
             "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page():
+    """A Playwright page in headless Debian Chromium."""
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": 1400, "height": 1000})
 
 
 class Steps:

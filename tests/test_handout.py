@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from browser import free_port
 from conftest import ASSIGNMENT, REPO
 from grading.demo import filled
 
@@ -96,12 +96,6 @@ def test_handout_holds_nothing_of_the_instructors(handout, source_nb, release_nb
     for tool in ("pytest", "nbval", "playwright", "nh3", "-e "):
         assert tool not in requirements, f"{tool} in the students' requirements"
     assert not any(name.split("!")[1].startswith("grading/") for name in found if "!" in name), "grading/ in the wheel"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_handout_installs_and_runs_alone(handout, tmp_path, source_nb):

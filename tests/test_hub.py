@@ -18,7 +18,6 @@ import socket
 import subprocess
 import sys
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -26,7 +25,7 @@ import pytest
 from playwright.sync_api import expect
 from nbgrader.api import Gradebook
 
-from browser import CHROMIUM, Steps, saved_manual_grade
+from browser import Steps, chromium, saved_manual_grade
 from conftest import ASSIGNMENT, REPO
 from grading.demo import filled
 from graded_class import DEMO_PARTIAL, DEMO_RESULTS
@@ -75,26 +74,12 @@ def hub():
         assert subprocess.run(["id", "student1"], capture_output=True).returncode != 0, "hub-stop left an account"
 
 
-@contextmanager
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
-            "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 class Person:
     """One hub account in a browser context of its own, with numbered screenshots."""
 
-    def __init__(self, chromium, url, name, password):
+    def __init__(self, browser, url, name, password):
         self.url, self.name = url, name
-        self.context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
         self.page = self.context.new_page()
         self.step = Steps(self.page, f"hub-{name}")
         with self.step("log in through the hub"):
@@ -229,11 +214,11 @@ def fetch_feedback(student):
 
 def test_semester_loop(hub, source_nb, release_nb):
     url, passwords = hub
-    with browser() as chromium:
-        instructor = Person(chromium, url, "instructor", passwords["instructor"])
+    with chromium() as browser:
+        instructor = Person(browser, url, "instructor", passwords["instructor"])
         formgrader_action(instructor, "release", "release gan_mnist in formgrader")
 
-        student1 = Person(chromium, url, "student1", passwords["student1"])
+        student1 = Person(browser, url, "student1", passwords["student1"])
         student1.fetch()
         with student1.step("complete the notebook, with a full run's results/"):
             solved = filled(release_nb, source_nb)
@@ -246,7 +231,7 @@ def test_semester_loop(hub, source_nb, release_nb):
             assert validate(student1, f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb") == "success"
         student1.submit()
 
-        student2 = Person(chromium, url, "student2", passwords["student2"])
+        student2 = Person(browser, url, "student2", passwords["student2"])
         student2.fetch()
         student2.submit()
         with student2.step("a second submission: the partial answers"):
@@ -270,7 +255,7 @@ def test_semester_loop(hub, source_nb, release_nb):
                                          and not c.metadata.nbgrader.get("solution"))
         assert scores["student2"] == 8, "the later submission (the partial answers, 8 points) counts"
 
-        ta = Person(chromium, url, "ta", passwords["ta"])
+        ta = Person(browser, url, "ta", passwords["ta"])
         score_task4(ta, "student1", 3.0, "Good comparison; quote your FID at epoch 30.")
         formgrader_action(instructor, "generate-feedback", "generate feedback in formgrader")
         formgrader_action(instructor, "release-feedback", "release feedback in formgrader")

@@ -1,6 +1,7 @@
 """`make test`: the whole suite as two pytest runs side by side, one per CPU core.
 
-Usage: .venv/bin/python tools/run_tests.py [pytest options...]   (run by `make test`; PYTEST_ARGS are the options)
+Usage: .venv/bin/python tools/run_tests.py [pytest options...]   (run by `make test` with the Makefile's
+PYTEST_OPTIONS and PYTEST_ARGS)
 
 - ``sandboxed``: the tests that grade in the sandbox (the graded class, README's instructor path): they run
   one after the other in their own pytest run, since some of them check that no sandbox process is left or
@@ -24,8 +25,7 @@ SANDBOXED = ["tests/test_autograde.py", "tests/test_hostile_submissions.py", "te
              "tests/test_deadlines.py", "tests/test_ui_instructor.py", "tests/test_ui_sanitize.py",
              "tests/test_instructor_path.py"]
 NOT_YET = ["tests/test_hub.py"]  # `make hub-test`: the hub's semester loop, not yet part of `make test` (issue 13)
-PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
-          "--nbval-sanitize-with", "tests/nbval_sanitize.cfg"]
+PYTEST = [sys.executable, "-m", "pytest"]
 
 
 def main(options):
