@@ -65,6 +65,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
     "grading.preprocessors.HideTestTracebacks",
+    "grading.preprocessors.HideGradersNotes",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 # Formgrader's grading view and the feedback HTML both render students' notebooks with this

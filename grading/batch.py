@@ -8,7 +8,8 @@ submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a ker
 sandbox limit, a renamed notebook, an empty folder) is reported, left as it is, and the others are still
 graded. Prints a table and writes autograde_report.csv: student, status (graded / skipped / refused / failed),
 autograded score, seconds, the reason for the others (for a late submission: how late, and its penalty,
-grading/late.py), and what needs a person (``review``: code that needs review, tests the trusted
+grading/late.py; for a notebook that was not the course's: what grading.rebuild did, e.g. a deleted answer
+cell graded as unanswered), and what needs a person (``review``: code that needs review, tests the trusted
 re-check refuted, copied images; from the graded notebook's ``gan_grading`` record, grading/verdicts.py).
 Then compares the class (grading/similarity.py): solutions that read alike and identical result images
 go to integrity_report.csv. Exits 1 if any submission could not be graded, after grading all the others.
@@ -43,6 +44,7 @@ from grading.similarity import class_report
 
 BIN = Path(sys.executable).parent
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no escape sequences from a log into a terminal or CSV
+EXCHANGE_FILES = {"timestamp.txt", "submission_secret.txt"}  # what nbgrader's submit adds to every submission
 ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)|Kernel died[^\n]*|Timeout[^\n]*)(?::\s*(.*))?$", re.M)
 
 
@@ -150,22 +152,23 @@ def missing_notebook(root: Path, assignment: str, student: str):
     if notebooks:
         return (f"no {assignment}.ipynb: the submission holds {', '.join(notebooks)} (renamed?); not graded, "
                 f"rename it in submitted/{student}/{assignment}/ and run `make autograde`")
-    if not any(folder.iterdir()):
+    if not any(p.name not in EXCHANGE_FILES for p in folder.iterdir()):
         return "the submission is empty (no files): not graded"
     return f"no {assignment}.ipynb in the submission: not graded"
 
 
-def needs_a_person(root: Path, assignment: str, student: str) -> str:
-    """What the graded notebook's record says needs a person, in one line ("" when nothing)."""
+def grading_record(root: Path, assignment: str, student: str) -> tuple:
+    """What the graded notebook's record says, each in one line ("" when nothing): how the notebook was rebuilt
+    (an answer cell deleted, a cell added or moved) and what needs a person."""
     try:
         nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
     except (OSError, ValueError):
-        return ""
+        return "", ""
     record = nb.metadata.get(GRADING_METADATA, {})
     parts = [f"needs review: {'; '.join(record.get('needs_review', []))}" if record.get("needs_review") else "",
              f"refuted: {'; '.join(r.split(':')[0] for r in record.get('refuted', []))}" if record.get("refuted") else "",
              f"copied images: {len(record.get('copied_images', []))}" if record.get("copied_images") else ""]
-    return " | ".join(p for p in parts if p)
+    return "; ".join(record.get("notes", [])), " | ".join(p for p in parts if p)
 
 
 def main(argv=None) -> int:
@@ -211,8 +214,8 @@ def main(argv=None) -> int:
             status, reason = "failed", (f"autograded/{student}/{args.assignment}/ exists but the gradebook has no grades "
                                         "for it: `make regrade` grades it again")
         score, max_score, late = scores or (None, None, "")
-        reason = reason or late
-        review = needs_a_person(root, args.assignment, student) if scores else ""
+        notes, review = grading_record(root, args.assignment, student) if scores else ("", "")
+        reason = reason or "; ".join(p for p in (late, notes) if p)
         rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
                      "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason),
                      "review": CONTROL_CHARACTERS.sub(" ", review)})

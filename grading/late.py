@@ -28,7 +28,9 @@ class LatePenalty(LateSubmissionPlugin):
 
 
 def how_late(seconds: float) -> str:
-    """``seconds`` in words: "1 day 2 h 5 min"."""
+    """``seconds`` in words: "1 day 2 h 5 min", "40 s"."""
+    if seconds < 60:
+        return f"{int(seconds)} s"
     minutes = int(seconds // 60)
     days, hours, minutes = minutes // 1440, minutes % 1440 // 60, minutes % 60
     parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else "",

@@ -27,6 +27,7 @@ from traitlets import Bool
 from .screening import findings, protected_names
 
 GRADING_METADATA = "gan_grading"
+GRADERS_ONLY = "graders_only"  # a cell or output marked {GRADING_METADATA: GRADERS_ONLY} stays out of feedback
 
 
 def grade_id(cell):

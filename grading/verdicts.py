@@ -14,7 +14,8 @@ starts, so that Task 4 is measured while the notebook runs) and on the submissio
   the instructor's run;
 - everything found goes into a "Grader's notes" cell at the top of the graded notebook and into its
   metadata (``gan_grading``, read by grading/batch.py's report), and the submission is flagged
-  in formgrader when something needs a person.
+  in formgrader when something needs a person. The notes cell and the copied-images lines are the graders'
+  (they name the course's folders): the student's feedback leaves them out (grading.preprocessors).
 """
 import json
 import os
@@ -30,7 +31,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import SaveAutoGrades
 from traitlets import Integer, List, Unicode
 
-from .rebuild import GRADING_METADATA, grade_id, source_notebook_path
+from .rebuild import GRADERS_ONLY, GRADING_METADATA, grade_id, source_notebook_path
 
 REPO = Path(__file__).resolve().parent.parent
 SAFE_TEXT = re.compile(r"[^\w .,:;()'=+\-/%>\[\]]")  # notes name the student's cells and code: no markup
@@ -132,8 +133,11 @@ class SaveVerdicts(SaveAutoGrades):
                    ] if task4["image"] else []
         lines = [f"Figures measured by the grader on {self.task4_samples:,} digits from the submitted weights "
                  f"(results/generator_epoch_N.pt):",
-                 task4["table"]] + [f"! {_plain(p)}" for p in task4["problems"] + task4["copied"]]
+                 task4["table"]] + [f"! {_plain(p)}" for p in task4["problems"]]
         outputs.append(new_output("stream", name="stdout", text="\n".join(lines) + "\n"))
+        if task4["copied"]:  # for the graders (it names their folders), not in the student's feedback
+            outputs.append(new_output("display_data", data={"text/plain": "\n".join(f"! {_plain(p)}" for p in task4["copied"])},
+                                      metadata={GRADING_METADATA: GRADERS_ONLY}))
         cell.outputs = outputs
 
     def _notes_cell(self, nb, record):
@@ -144,4 +148,5 @@ class SaveVerdicts(SaveAutoGrades):
                     ("How the notebook was graded", record.get("notes", []))]
         text = [f"**{title}**\n\n" + "\n".join(f"- {_plain(item)}" for item in items) for title, items in sections if items]
         if text:
-            nb.cells.insert(0, new_markdown_cell("## Grader's notes (autograde)\n\n" + "\n\n".join(text)))
+            nb.cells.insert(0, new_markdown_cell("## Grader's notes (autograde)\n\n" + "\n\n".join(text),
+                                                 metadata={GRADING_METADATA: GRADERS_ONLY}))

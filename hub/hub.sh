@@ -36,6 +36,9 @@ write_config() {  # Jupyter's configuration by role: what each kind of account s
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "$COURSE"
 c.Exchange.root = "$STATE/exchange"
+# a submission without gan_mnist.ipynb (renamed, deleted) is refused in the Assignment List with nbgrader's
+# message, before the deadline rather than in the grading report after it
+c.ExchangeSubmit.strict = True
 EOF
     cat > "$etc/grader/nbgrader_config.py" <<EOF
 c = get_config()  # noqa: F821

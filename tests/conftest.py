@@ -4,13 +4,17 @@
 once per run (tests/graded_class.py). ``course_copy`` and ``new_course`` build scratch nbgrader courses
 (config, source/, release/) in a temp folder, so tests can run nbgrader for real without touching the
 repository's gradebook or folders. Point totals come from the source notebook's metadata.
+``sandbox_lock`` keeps the tests that need the sandbox to themselves apart from grading in `make test`'s other run.
 """
+import fcntl
 import os
+import tempfile
 import shutil
 import socket
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -23,6 +27,18 @@ SOURCE_NB = REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE_NB = REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 VENV_BIN = Path(sys.executable).parent
 SANDBOX_KERNELSPEC = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox"  # what `make sandbox` installs
+
+
+@contextmanager
+def sandbox_lock(exclusive=False):
+    """Grading in the sandbox (shared), or the sandbox to this test alone (exclusive: no sandbox process may
+    exist, or the sandbox's kernel is taken away for a moment), across `make test`'s two pytest runs."""
+    with open(Path(tempfile.gettempdir()) / "gan-tests-sandbox.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def nbgrader(*args, cwd, check=True, timeout=600, env=None):

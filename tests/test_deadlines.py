@@ -47,4 +47,4 @@ def test_late_penalty_rule():
     assert rule.late_submission_penalty("s", 20.0, 16 * 60) == 2.0
     assert rule.late_submission_penalty("s", 20.0, 86400 + 16 * 60) == 4.0
     assert rule.late_submission_penalty("s", 20.0, 30 * 86400) == 20.0  # never more than the score
-    assert how_late(26 * 3600) == "1 day 2 h" and how_late(59) == "0 min" and how_late(2 * 86400 + 60) == "2 days 1 min"
+    assert how_late(26 * 3600) == "1 day 2 h" and how_late(59) == "59 s" and how_late(2 * 86400 + 60) == "2 days 1 min"

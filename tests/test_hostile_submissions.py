@@ -22,7 +22,8 @@ import tempfile
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import ASSIGNMENT, REPO, SANDBOX_KERNELSPEC, autograded_test_points, nbgrader, nbgrader_cells, submit
+from conftest import (ASSIGNMENT, REPO, SANDBOX_KERNELSPEC, autograded_test_points, nbgrader, nbgrader_cells,
+                      sandbox_lock, submit)
 from graded_class import DEMO_RESULTS, NOT_GRADED, digest, make_autograde
 from grading import batch
 from grading.rebuild import GRADING_METADATA
@@ -179,6 +180,16 @@ def test_task4_shows_the_graders_figures_and_names_copied_images(graded_class):
     assert flagged(graded_class, "fakes_task4")
 
 
+def test_feedback_leaves_the_graders_notes_out(graded_class):
+    """The student's feedback shows the grader's Task 4 figures, not the graders' notes or their folders."""
+    root = graded_class.root("fakes_task4")
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", "fakes_task4", cwd=root)
+    html = (root / "feedback" / "fakes_task4" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Figures measured by the grader" in html
+    for graders_only in ("Grader&#39;s notes", "Grader's notes", "identical to those in", str(DEMO_RESULTS.parent)):
+        assert graders_only not in html, f"feedback shows the graders' {graders_only!r}"
+
+
 def test_a_submission_cannot_bring_its_own_mnist(graded_class, source_nb):
     """Empty MNIST files in the submission's data/: the grading kernel reads the course's MNIST, every point stays."""
     assert graded_class.report["brings_its_own_mnist"]["status"] == "graded"
@@ -239,7 +250,8 @@ def test_nothing_outside_the_submissions_changed(graded_class):
     assert digest(REPO / "helpers") == graded_class.repo_before["helpers"]
     for other in graded_class.sections.values():
         assert batch.gradebook_is_sound(other.root / "gradebook.db"), other.name
-    assert sandbox_leftovers() == []
+    with sandbox_lock(exclusive=True):
+        assert sandbox_leftovers() == []
 
 
 def test_the_gradebook_is_backed_up_before_each_batch(graded_class):
@@ -265,15 +277,16 @@ def test_plain_nbgrader_autograde_refuses_without_the_sandbox(graded_class, rele
     submit(root, "newcomer", forged(release_nb, source_nb, f"open({str(marker)!r}, 'w').write('ran')"))
     spec = SANDBOX_KERNELSPEC
     hidden = spec.with_name("gan-sandbox.removed-by-test")
-    spec.rename(hidden)
-    try:
-        refused = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False)
-        script = make_autograde(root, os.environ)
-        assert not marker.exists(), "student code ran without the sandbox"
-        opted_out = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False,
-                             env={"GAN_UNSANDBOXED_AUTOGRADE": "1"})
-    finally:
-        hidden.rename(spec)
+    with sandbox_lock(exclusive=True):
+        spec.rename(hidden)
+        try:
+            refused = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False)
+            script = make_autograde(root, os.environ)
+            assert not marker.exists(), "student code ran without the sandbox"
+            opted_out = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False,
+                                 env={"GAN_UNSANDBOXED_AUTOGRADE": "1"})
+        finally:
+            hidden.rename(spec)
     log = refused.stdout + refused.stderr
     assert refused.returncode != 0 and "refusing to run student code outside the sandbox" in log and "make sandbox" in log
     assert script.returncode == 1 and "make sandbox" in script.stderr

@@ -1,14 +1,17 @@
 """The semester loop through the course's real JupyterHub (`make hub-test`; hub/hub.sh, hub/jupyterhub_config.py).
 
-The hub runs as `make hub` starts it, with two students, on free ports; each person logs in through the hub's
+The hub runs as `make hub` starts it, with five students, on free ports; each person logs in through the hub's
 login page in a browser context of their own (headless Chromium, screenshots in ui-artifacts/hub-<person>/):
 the instructor releases gan_mnist from formgrader; student1 fetches it in the Assignment List, puts in the
 solved notebook and a full run's results/ (through the contents API), validates and submits; student2 submits the
-untouched assignment, then the demo's partial answers (the later submission counts); the instructor collects;
-autograde runs in the sandbox (as root: `make hub-autograde`); the TA scores student1's Task 4 in formgrader;
-the instructor generates and releases the feedback; each student fetches theirs in the Assignment List and
-sees their own scores and comment only. A student's kernel cannot read the course, the gradebook, the
-exchange's submissions or another student's home.
+untouched assignment, then the demo's partial answers (the later submission counts). A student's kernel cannot
+read the course, the gradebook, the exchange's submissions or another student's home.
+Then the due date passes (set in formgrader; this course gives no grace period): student3 submits the partial
+answers without the Task 1 answer cell, twice at once; student4 renamed the notebook and student5 deleted it:
+the Assignment List refuses both with nbgrader's message, and both submit anyway from a terminal.
+The instructor collects; autograde runs in the sandbox (as root: `make hub-autograde`) and its report says
+what happened to each; the TA scores student1's Task 4 in formgrader; the instructor generates and releases the
+feedback; student1 and student2 fetch theirs in the Assignment List and see their own scores and comment only.
 """
 import base64
 import json
@@ -18,6 +21,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import nbformat
@@ -26,7 +30,7 @@ from playwright.sync_api import expect
 from nbgrader.api import Gradebook
 
 from browser import Steps, chromium, saved_manual_grade
-from conftest import ASSIGNMENT, REPO
+from conftest import ASSIGNMENT, REPO, sandbox_lock
 from grading.demo import filled
 from graded_class import DEMO_PARTIAL, DEMO_RESULTS
 
@@ -37,6 +41,15 @@ COURSE = "gan-mnist-lab"
 GRADER = f"grader-{COURSE}"
 COURSE_ROOT = Path("/home") / GRADER / COURSE
 SUBMITTED_AT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC$")  # a submission's line in the Assignment List
+
+
+def inbound(pattern):
+    """The exchange's submissions whose names match ``pattern`` (student+assignment+timestamp+random)."""
+    return list((STATE / "exchange" / COURSE / "inbound").glob(pattern))
+
+
+def submitted_at(submission: Path) -> datetime:
+    return datetime.strptime(submission.name.split("+")[2], "%Y-%m-%d %H:%M:%S.%f %Z")
 
 
 def free_ports(first=18000, count=4):
@@ -54,7 +67,7 @@ def free_ports(first=18000, count=4):
 
 @pytest.fixture(scope="module")
 def hub():
-    """`make hub STUDENTS=2` on free ports; `make hub-stop` after (keeping the installed environment)."""
+    """`make hub STUDENTS=5` on free ports; `make hub-stop` after (keeping the installed environment)."""
     if os.geteuid() != 0:
         pytest.skip("the hub test needs root: it creates system accounts (run `make hub-test` as root)")
     if (STATE / "private" / "jupyterhub.pid").exists():
@@ -62,7 +75,7 @@ def hub():
     port = free_ports()
     env = {**os.environ, "HUB_PORT": str(port), "HUB_KEEP_ENV": "1"}
     subprocess.run([sys.executable, "-m", "grading.handout"], cwd=REPO, check=True, capture_output=True)
-    started = subprocess.run(["bash", "hub/hub.sh", "start", "2"], cwd=REPO, env=env, capture_output=True, text=True,
+    started = subprocess.run(["bash", "hub/hub.sh", "start", "5"], cwd=REPO, env=env, capture_output=True, text=True,
                              timeout=1500)
     try:
         assert started.returncode == 0, started.stdout[-3000:] + started.stderr[-3000:]
@@ -123,19 +136,17 @@ class Person:
             submissions = self.page.locator("#submitted_assignments_list").get_by_text(SUBMITTED_AT)
             expect(submissions).to_have_count(times_before + 1, timeout=60_000)
 
-    def kernel_reads(self, paths):
-        """Which of ``paths`` a kernel of this user's own server can open or list."""
+    def run_python(self, code, cwd="~"):
+        """Run ``code`` in a kernel of this user's own server (kernels API + websocket); what it printed."""
         import websocket  # websocket-client, which jupyter_server uses
 
-        code = ("import json, os\nfound = {}\nfor p in %r:\n    try:\n        found[p] = bool(os.listdir(p)) if "
-                "os.path.isdir(p) else bool(open(p, 'rb').read(1))\n    except OSError:\n        found[p] = False\n"
-                "print(json.dumps(found))" % (paths,))
+        code = f"import os\nos.chdir(os.path.expanduser({cwd!r}))\n{code}"
         kernel = self.api("POST", "kernels", {"name": "python3"})["id"]
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in self.context.cookies())
         ws = websocket.create_connection(f"{self.url.replace('http', 'ws')}/user/{self.name}/api/kernels/{kernel}/channels",
-                                         cookie=cookies, origin=self.url, timeout=60)
+                                         cookie=cookies, origin=self.url, timeout=120)
         try:
-            msg_id = uuid.uuid4().hex
+            msg_id, printed = uuid.uuid4().hex, []
             ws.send(json.dumps({"header": {"msg_id": msg_id, "username": self.name, "session": uuid.uuid4().hex,
                                            "msg_type": "execute_request", "version": "5.3"},
                                 "parent_header": {}, "metadata": {}, "channel": "shell",
@@ -145,12 +156,50 @@ class Person:
                 msg = json.loads(ws.recv())
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
-                if msg["msg_type"] == "stream":
-                    return json.loads(msg["content"]["text"])
                 assert msg["msg_type"] != "error", msg["content"]
+                if msg["msg_type"] == "stream":
+                    printed.append(msg["content"]["text"])
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    return "".join(printed)
         finally:
             ws.close()
             self.api("DELETE", f"kernels/{kernel}")
+
+    def kernel_reads(self, paths):
+        """Which of ``paths`` a kernel of this user's own server can open or list."""
+        return json.loads(self.run_python(
+            "import json\nfound = {}\nfor p in %r:\n    try:\n        found[p] = bool(os.listdir(p)) if "
+            "os.path.isdir(p) else bool(open(p, 'rb').read(1))\n    except OSError:\n        found[p] = False\n"
+            "print(json.dumps(found))" % (paths,)))
+
+    def submit_refused(self):
+        """Press Submit in the Assignment List; the text of nbgrader's "Invalid Submission" dialog."""
+        with self.step("submit: refused"):
+            self.assignment_list()
+            row = self.page.locator("#fetched_assignments_list > .list_item", has_text=ASSIGNMENT).first
+            row.locator(".item_status button", has_text="Submit").click()
+            dialog = self.page.locator("#submission-message")
+            dialog.wait_for(timeout=60_000)
+            return dialog.inner_text()
+
+    def submit_from_terminal(self):
+        """What a student can still do after a refusal: `nbgrader submit` with the check turned off."""
+        with self.step("submit from a terminal, without nbgrader's check"):
+            return self.run_python("import subprocess, sys\nprint(subprocess.run([sys.executable, '-m', 'nbgrader', "
+                                   f"'submit', '{ASSIGNMENT}', '--ExchangeSubmit.strict=False'], capture_output=True, "
+                                   "text=True).returncode)")
+
+    def submit_twice_at_once(self):
+        """Two Submit requests sent together from the student's browser (a double click, two tabs)."""
+        with self.step("submit twice at once"):
+            replies = self.page.evaluate("""async (assignment) => {
+                const xsrf = document.cookie.match(/_xsrf=([^;]+)/)[1];
+                const post = () => fetch(`${location.pathname.split('/lab')[0]}/assignments/submit`, {
+                    method: 'POST', headers: {'X-XSRFToken': decodeURIComponent(xsrf)},
+                    body: JSON.stringify({course_id: '%s', assignment_id: assignment})}).then(r => r.json());
+                return await Promise.all([post(), post()]);
+            }""" % COURSE, ASSIGNMENT)
+            assert all(reply["success"] for reply in replies), f"a submission failed: {replies}"
 
 
 def formgrader_action(person, column, what):
@@ -166,6 +215,20 @@ def formgrader_action(person, column, what):
             done = page.locator("#success-modal, #error-modal")
             done.wait_for(timeout=300_000)
             assert done.get_attribute("id") == "success-modal", done.inner_text()
+
+
+def set_due_date(instructor, due: datetime):
+    """The assignment's due date, in formgrader's "Editing gan_mnist" dialog (UTC)."""
+    with instructor.step("set the due date in formgrader"):
+        page = instructor.page
+        page.goto(f"{instructor.url}/services/{COURSE}/formgrader")
+        row = page.locator("tr", has=page.locator("td.name", has_text=ASSIGNMENT))
+        row.locator("td.edit a").click()
+        page.locator("#edit-assignment-modal input.modal-duedate").fill(due.strftime("%Y-%m-%dT%H:%M:%S"))
+        page.locator("#edit-assignment-modal input.modal-timezone").fill("UTC")
+        page.locator("#edit-assignment-modal button.save").click()
+        page.locator("#edit-assignment-modal").wait_for(state="detached", timeout=30_000)
+        expect(row.locator("td.duedate")).not_to_have_text("None")
 
 
 def validate(person, path):
@@ -245,9 +308,50 @@ def test_semester_loop(hub, source_nb, release_nb):
                                        f"/home/student1/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"/home/{GRADER}"])
         assert not any(reads.values()), f"a student reads what is not theirs: {reads}"
 
+        # the deadline passes (no grace period in this course); then the odd submissions
+        set_due_date(instructor, datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=1))
+        with open(COURSE_ROOT / "nbgrader_config.py", "a") as config:
+            config.write("c.LatePenalty.grace_minutes = 0\n")
+        student3 = Person(browser, url, "student3", passwords["student3"])
+        student3.fetch()
+        with student3.step("the partial answers without the Task 1 answer cell"):
+            partial.cells = [c for c in partial.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "task1_answer"]
+            student3.api("PUT", f"contents/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
+                         {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(partial))})
+        student3.submit_twice_at_once()
+        twice = sorted(inbound(f"student3+{ASSIGNMENT}+*"))
+        assert len(twice) == 2, f"two submissions at once, both kept: {twice}"
+        apart = submitted_at(twice[1]) - submitted_at(twice[0])
+        assert apart.total_seconds() < 1, f"the two submissions were {apart} apart"
+
+        student4 = Person(browser, url, "student4", passwords["student4"])
+        student4.fetch()
+        student4.api("PATCH", f"contents/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", {"path": f"{ASSIGNMENT}/GAN final.ipynb"})
+        student5 = Person(browser, url, "student5", passwords["student5"])
+        student5.fetch()
+        student5.api("DELETE", f"contents/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
+        for student in (student4, student5):
+            message = student.submit_refused()
+            assert "There are missing notebooks for the submission" in message and f"{ASSIGNMENT}.ipynb: MISSING" in message
+            assert not inbound(f"{student.name}+*"), "a refused submission reached the exchange"
+            assert student.submit_from_terminal().strip() == "0"
+        assert student4.api("GET", f"contents/{ASSIGNMENT}/GAN final.ipynb")["type"] == "notebook"
+
         formgrader_action(instructor, "collect", "collect the submissions in formgrader")
-        graded = subprocess.run(["bash", "hub/hub.sh", "autograde"], cwd=REPO, capture_output=True, text=True, timeout=900)
-        assert graded.returncode == 0, graded.stdout[-2000:] + graded.stderr[-2000:]
+        assert (COURSE_ROOT / "submitted" / "student3" / ASSIGNMENT / "timestamp.txt").read_text() == \
+            twice[1].name.split("+")[2], "the later of the two submissions at once is the one collected"
+        with sandbox_lock():
+            graded = subprocess.run(["bash", "hub/hub.sh", "autograde"], cwd=REPO, capture_output=True, text=True,
+                                    timeout=900)
+        report = {line.split()[0]: line for line in graded.stdout.splitlines() if line.startswith("student")}
+        assert graded.returncode == 1 and sorted(report) == [f"student{i}" for i in range(1, 6)], graded.stdout + graded.stderr
+        assert "late" not in report["student1"] + report["student2"], graded.stdout
+        assert re.search(r" graded +8/26 +submitted \d+ s after the due date: late penalty 0\.8 points; "
+                         r"not found, graded as unanswered: task1_answer", report["student3"]), graded.stdout
+        assert re.search(r" failed +- +no gan_mnist\.ipynb: the submission holds GAN final\.ipynb \(renamed\?\)",
+                         report["student4"]), graded.stdout
+        assert re.search(r" failed +- +the submission is empty \(no files\): not graded", report["student5"]), graded.stdout
+        assert "GAN final.ipynb" in os.listdir(COURSE_ROOT / "submitted" / "student4" / ASSIGNMENT), "left as it was"
         with Gradebook(f"sqlite:///{COURSE_ROOT / 'gradebook.db'}") as gb:
             scores = {s: gb.find_submission(ASSIGNMENT, s).code_score for s in ("student1", "student2")}
         assert scores["student1"] == sum(c.metadata.nbgrader["points"] for c in source_nb.cells

@@ -1,18 +1,21 @@
-"""`make test`: the whole suite as two pytest runs side by side, one per CPU core.
+"""`make test`: the whole suite as three pytest runs side by side.
 
 Usage: .venv/bin/python tools/run_tests.py [pytest options...]   (run by `make test` with the Makefile's
 PYTEST_OPTIONS and PYTEST_ARGS)
 
-- ``sandboxed``: the tests that grade in the sandbox (the graded class, README's instructor path): they run
-  one after the other in their own pytest run, since some of them check that no sandbox process is left or
-  take the sandbox's kernel away for a moment;
+- ``sandboxed``: the tests that grade in the sandbox (the graded class, README's instructor path), one after
+  the other;
 - ``rest``: everything else (unit tests, nbval, the catalogue and the seed sweep, the hand-out, the browser
-  tests of JupyterLab).
+  tests of JupyterLab);
+- ``hub``: the semester loop through the course's JupyterHub (`make hub-test`); it says why it skipped when
+  the machine does not allow it (not root, no free ports). Much of it waits on servers and the browser.
 
-Each run has its own temporary folder and every kernel one PyTorch thread, so that the two do not spin against
-each other on 2 cores. Each run's output goes to test-logs/<run>.log and is printed when that run ends;
-the exit status is the first failure's.
-(pytest-xdist's ``--dist loadgroup`` would do this, but with pytest 9 it does not keep a group on one worker.)
+The two tests that need the sandbox to themselves (no sandbox process may exist; the sandbox's kernel taken
+away for a moment) and the hub's autograde keep apart through ``conftest.sandbox_lock``. Each run has its own
+temporary folder and every kernel one PyTorch thread, so that the runs do not spin against each other on 2
+cores. Each run's output goes to test-logs/<run>.log and is printed when that run ends; the exit status is the
+first failure's. (pytest-xdist's ``--dist loadgroup`` would do this, but with pytest 9 it does not keep a group
+on one worker.)
 """
 import os
 import subprocess
@@ -24,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 SANDBOXED = ["tests/test_autograde.py", "tests/test_hostile_submissions.py", "tests/test_lms.py",
              "tests/test_deadlines.py", "tests/test_ui_instructor.py", "tests/test_ui_sanitize.py",
              "tests/test_instructor_path.py"]
-NOT_YET = ["tests/test_hub.py"]  # `make hub-test`: the hub's semester loop, not yet part of `make test` (issue 13)
+HUB = ["tests/test_hub.py"]
 PYTEST = [sys.executable, "-m", "pytest"]
 
 
@@ -33,7 +36,8 @@ def main(options):
     logs = REPO / "test-logs"
     logs.mkdir(exist_ok=True)
     runs = {"sandboxed": SANDBOXED,
-            "rest": ["tests", "source/gan_mnist/gan_mnist.ipynb", *(f"--ignore={path}" for path in SANDBOXED + NOT_YET)]}
+            "rest": ["tests", "source/gan_mnist/gan_mnist.ipynb", *(f"--ignore={path}" for path in SANDBOXED + HUB)],
+            "hub": ["-rs", *HUB]}
     started, procs = time.monotonic(), {}
     for name, selection in runs.items():
         log = open(logs / f"{name}.log", "w")
