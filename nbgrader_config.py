@@ -86,3 +86,7 @@ c.Autograde.exclude_overwriting = {"gan_mnist": LAB_IMAGES}
 # downloaded/gan_mnist/archive/, become submitted/<LMS id>/gan_mnist/ (`make lms-collect`); `make lms-export`
 # writes grades-lms.csv for the LMS's gradebook import.
 c.ZipCollectApp.collector_plugin = "grading.lms.LmsCollector"
+
+# The exchange (the course's JupyterHub, hub/): collect only what a student's own account submitted, never
+# through a link, dated by the file system when the submission's claimed time disagrees (grading/exchange.py).
+c.ExchangeFactory.collect = "grading.exchange.TrustedCollect"

@@ -12,7 +12,8 @@ The zip holds one folder, ``gan_mnist/``:
   the editable install;
 - ``data/MNIST/raw/``: the four MNIST archives and their checksums (``helpers.mnist_root`` finds ``data/``
   next to the notebook);
-- ``README.md``: ``handout/README.md``, the two commands that install and open the lab.
+- ``README.md``: ``handout/README.md``, the two commands that install and open the lab;
+- ``nbgrader_config.py``: Validate's settings (nbgrader reads it from the folder JupyterLab starts in).
 
 Nothing else of the repository goes in: ``tests/test_handout.py`` checks that no line of the source
 notebook's solution, hidden-test and mark-scheme regions and no file of the instructor's folders is inside.
@@ -31,6 +32,9 @@ ASSIGNMENT = "gan_mnist"
 DEFAULT_OUTPUT = REPO / "dist" / f"{ASSIGNMENT}-student.zip"
 DATA_FILES = ["MD5SUMS.txt", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+# Validate runs the notebook's short profile: its training cell takes about 10 s on an idle core, tens of seconds on
+# a slow laptop or a busy hub, where nbgrader's default of 30 s a cell would fail a correct solution
+STUDENT_CONFIG = "c = get_config()  # noqa: F821\nc.Execute.timeout = 300  # seconds a cell may take in Validate\n"
 EDITABLE_INSTALL = "-e ."  # the repository's requirements.txt installs helpers/ (and grading/) from the clone
 STUDENT_PACKAGE = """\
 [build-system]
@@ -91,6 +95,7 @@ def build(output: Path = DEFAULT_OUTPUT) -> Path:
             zf.write(notebook, top / notebook.name)
             zf.write(REPO / "handout" / "README.md", top / "README.md")
             zf.writestr(str(top / "requirements.txt"), student_requirements(wheel.name))
+            zf.writestr(str(top / "nbgrader_config.py"), STUDENT_CONFIG)
             zf.write(wheel, top / "wheels" / wheel.name)
             for name in DATA_FILES:
                 zf.write(REPO / "data" / "MNIST" / "raw" / name, top / "data" / "MNIST" / "raw" / name)

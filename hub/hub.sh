@@ -40,6 +40,9 @@ c.Exchange.root = "$STATE/exchange"
 # message, before the deadline rather than in the grading report after it
 c.ExchangeSubmit.strict = True
 EOF
+    # Validate's settings, as in the students' hand-out (grading/handout.py)
+    "$PYTHON" -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())' \
+        "$REPO/dist/$ASSIGNMENT-student.zip" "$ASSIGNMENT/nbgrader_config.py" | grep -v get_config >> "$etc/common/nbgrader_config.py"
     cat > "$etc/grader/nbgrader_config.py" <<EOF
 c = get_config()  # noqa: F821
 c.CourseDirectory.root = "/home/$GRADER/$COURSE"  # formgrader then loads the course's own nbgrader_config.py

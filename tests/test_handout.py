@@ -91,7 +91,7 @@ def test_handout_holds_nothing_of_the_instructors(handout, source_nb, release_nb
               if (digest := hashlib.sha256(data).hexdigest()) in theirs}
     assert not copied, f"instructor files in the hand-out: {copied}"
     top = {name.split("/")[1] for name in found if "!" not in name}
-    assert top == {f"{ASSIGNMENT}.ipynb", "README.md", "requirements.txt", "wheels", "data"}, top
+    assert top == {f"{ASSIGNMENT}.ipynb", "README.md", "requirements.txt", "nbgrader_config.py", "wheels", "data"}, top
     requirements = found[f"{ASSIGNMENT}/requirements.txt"].decode()
     for tool in ("pytest", "nbval", "playwright", "nh3", "-e "):
         assert tool not in requirements, f"{tool} in the students' requirements"

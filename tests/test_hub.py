@@ -9,7 +9,9 @@ read the course, the gradebook, the exchange's submissions or another student's 
 Then the due date passes (set in formgrader; this course gives no grace period): student3 submits the partial
 answers without the Task 1 answer cell, twice at once; student4 renamed the notebook and student5 deleted it:
 the Assignment List refuses both with nbgrader's message, and both submit anyway from a terminal.
-The instructor collects; autograde runs in the sandbox (as root: `make hub-autograde`) and its report says
+student2 also plants a submission under student1's name and one of its own linking to the course's solutions,
+student3 a copy of its own claiming a time before the due date: collect leaves the first two in the exchange and
+dates the third when it was written (grading/exchange.py). The instructor collects; autograde runs in the sandbox (as root: `make hub-autograde`) and its report says
 what happened to each; the TA scores student1's Task 4 in formgrader; the instructor generates and releases the
 feedback; student1 and student2 fetch theirs in the Assignment List and see their own scores and comment only.
 """
@@ -41,6 +43,23 @@ COURSE = "gan-mnist-lab"
 GRADER = f"grader-{COURSE}"
 COURSE_ROOT = Path("/home") / GRADER / COURSE
 SUBMITTED_AT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ UTC$")  # a submission's line in the Assignment List
+
+
+# Run in a student's kernel: submission folders written into the exchange by hand, as nbgrader's submit would,
+# named an hour ahead (so that each is its student's latest), the timestamp.txt claiming an hour later ("+1h") or a
+# day earlier ("-1d"), with an optional link.
+PLANT = """import datetime, os, shutil
+for student, shift, link in %(plants)r:
+    now = datetime.datetime.utcnow()
+    claimed = now + (datetime.timedelta(hours=1) if shift == "+1h" else -datetime.timedelta(days=1))
+    folder = os.path.join(%(inbound)r, student + "+gan_mnist+" + (now + datetime.timedelta(hours=1)).strftime(
+        "%%Y-%%m-%%d %%H:%%M:%%S.%%f UTC") + "+planted")
+    os.mkdir(folder)
+    shutil.copy("gan_mnist/gan_mnist.ipynb", folder)
+    open(os.path.join(folder, "timestamp.txt"), "w").write(claimed.strftime("%%Y-%%m-%%d %%H:%%M:%%S.%%f UTC"))
+    if link:
+        os.symlink(link, os.path.join(folder, "solution.ipynb"))
+"""
 
 
 def inbound(pattern):
@@ -115,11 +134,18 @@ class Person:
                                               "content": base64.b64encode(content).decode()})
 
     def assignment_list(self):
+        """nbgrader's Assignment List, refreshed (JupyterLab is loaded again only when the page has left it)."""
         page = self.page
-        page.goto(f"{self.url}/user/{self.name}/lab")
-        page.locator('#jp-menu-panel div.lm-MenuBar-itemLabel:text("Nbgrader")').click()
-        page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-assignment-list"]').click()
+        refresh = page.locator("#refresh_assignments_list")
+        if f"/user/{self.name}/lab" in page.url and refresh.is_visible():
+            refresh.click()
+        else:
+            if f"/user/{self.name}/lab" not in page.url:
+                page.goto(f"{self.url}/user/{self.name}/lab")
+            page.locator('#jp-menu-panel div.lm-MenuBar-itemLabel:text("Nbgrader")').click()
+            page.locator('#jp-mainmenu-nbgrader li[data-command="nbgrader:open-assignment-list"]').click()
         page.locator("#released_assignments_list").wait_for(timeout=60_000)
+        page.locator("#released_assignments_list_loading").wait_for(state="hidden", timeout=60_000)
 
     def fetch(self):
         with self.step("fetch gan_mnist in the Assignment List"):
@@ -180,7 +206,10 @@ class Person:
             row.locator(".item_status button", has_text="Submit").click()
             dialog = self.page.locator("#submission-message")
             dialog.wait_for(timeout=60_000)
-            return dialog.inner_text()
+            message = dialog.inner_text()
+            self.page.keyboard.press("Escape")
+            self.page.locator(".jp-Dialog").wait_for(state="detached", timeout=30_000)
+            return message
 
     def submit_from_terminal(self):
         """What a student can still do after a refusal: `nbgrader submit` with the check turned off."""
@@ -215,6 +244,7 @@ def formgrader_action(person, column, what):
             done = page.locator("#success-modal, #error-modal")
             done.wait_for(timeout=300_000)
             assert done.get_attribute("id") == "success-modal", done.inner_text()
+            return done.text_content()  # with nbgrader's log
 
 
 def set_due_date(instructor, due: datetime):
@@ -240,7 +270,10 @@ def validate(person, path):
     button.click()
     result = page.wait_for_selector(".nbgrader-SuccessDialog .validation-success, .nbgrader-ErrorDialog .validation-failed",
                                     timeout=300_000)
-    return "success" if "validation-success" in result.get_attribute("class") else "failed"
+    outcome = "success" if "validation-success" in result.get_attribute("class") else "failed"
+    page.keyboard.press("Escape")  # closes the dialog
+    page.locator(".jp-Dialog").wait_for(state="detached", timeout=30_000)
+    return outcome
 
 
 def score_task4(grader, student, score, comment):
@@ -303,6 +336,10 @@ def test_semester_loop(hub, source_nb, release_nb):
                          {"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(partial))})
         student2.submit(times_before=1)
 
+        with student2.step("plant a submission under student1's name, and one linking to the course's solutions"):
+            student2.run_python(PLANT % {"inbound": str(STATE / "exchange" / COURSE / "inbound"), "plants": [
+                ("student1", "+1h", None), ("student2", "+1h", str(COURSE_ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))]})
+
         reads = student2.kernel_reads([str(COURSE_ROOT / "source"), str(COURSE_ROOT / "gradebook.db"),
                                        str(STATE / "exchange" / COURSE / "inbound"), "/home/student1",
                                        f"/home/student1/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"/home/{GRADER}"])
@@ -323,6 +360,9 @@ def test_semester_loop(hub, source_nb, release_nb):
         assert len(twice) == 2, f"two submissions at once, both kept: {twice}"
         apart = submitted_at(twice[1]) - submitted_at(twice[0])
         assert apart.total_seconds() < 1, f"the two submissions were {apart} apart"
+        with student3.step("plant a copy claiming a time before the due date"):
+            student3.run_python(PLANT % {"inbound": str(STATE / "exchange" / COURSE / "inbound"),
+                                         "plants": [("student3", "-1d", None)]})
 
         student4 = Person(browser, url, "student4", passwords["student4"])
         student4.fetch()
@@ -337,16 +377,19 @@ def test_semester_loop(hub, source_nb, release_nb):
             assert student.submit_from_terminal().strip() == "0"
         assert student4.api("GET", f"contents/{ASSIGNMENT}/GAN final.ipynb")["type"] == "notebook"
 
-        formgrader_action(instructor, "collect", "collect the submissions in formgrader")
-        assert (COURSE_ROOT / "submitted" / "student3" / ASSIGNMENT / "timestamp.txt").read_text() == \
-            twice[1].name.split("+")[2], "the later of the two submissions at once is the one collected"
+        collected = formgrader_action(instructor, "collect", "collect the submissions in formgrader")
+        assert "made by student2, not by student1" in collected, collected
+        assert "holds a link or special file (solution.ipynb)" in collected, collected
+        assert re.search(r"student3\+gan_mnist\+\S+ \S+ UTC\+planted claims .* collected as written", collected), collected
+        assert not any("BEGIN HIDDEN TESTS" in p.read_text(errors="replace")
+                       for p in (COURSE_ROOT / "submitted" / "student2").rglob("*") if p.is_file())
         with sandbox_lock():
             graded = subprocess.run(["bash", "hub/hub.sh", "autograde"], cwd=REPO, capture_output=True, text=True,
                                     timeout=900)
         report = {line.split()[0]: line for line in graded.stdout.splitlines() if line.startswith("student")}
         assert graded.returncode == 1 and sorted(report) == [f"student{i}" for i in range(1, 6)], graded.stdout + graded.stderr
         assert "late" not in report["student1"] + report["student2"], graded.stdout
-        assert re.search(r" graded +8/26 +submitted \d+ s after the due date: late penalty 0\.8 points; "
+        assert re.search(r" graded +8/26 +submitted [\w ]+ after the due date: late penalty 0\.8 points; "
                          r"not found, graded as unanswered: task1_answer", report["student3"]), graded.stdout
         assert re.search(r" failed +- +no gan_mnist\.ipynb: the submission holds GAN final\.ipynb \(renamed\?\)",
                          report["student4"]), graded.stdout

@@ -5,10 +5,10 @@ PYTEST_OPTIONS and PYTEST_ARGS)
 
 - ``sandboxed``: the tests that grade in the sandbox (the graded class, README's instructor path), one after
   the other;
-- ``rest``: everything else (unit tests, nbval, the catalogue and the seed sweep, the hand-out, the browser
-  tests of JupyterLab);
-- ``hub``: the semester loop through the course's JupyterHub (`make hub-test`); it says why it skipped when
-  the machine does not allow it (not root, no free ports). Much of it waits on servers and the browser.
+- ``hub``: the semester loop through the course's JupyterHub (`make hub-test`; it says why it skipped when
+  the machine does not allow it: not root, no free ports), then the wrong-submission catalogue and the seed
+  sweep;
+- ``rest``: everything else (unit tests, nbval, the hand-out, the browser tests of JupyterLab).
 
 The two tests that need the sandbox to themselves (no sandbox process may exist; the sandbox's kernel taken
 away for a moment) and the hub's autograde keep apart through ``conftest.sandbox_lock``. Each run has its own
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 SANDBOXED = ["tests/test_autograde.py", "tests/test_hostile_submissions.py", "tests/test_lms.py",
              "tests/test_deadlines.py", "tests/test_ui_instructor.py", "tests/test_ui_sanitize.py",
              "tests/test_instructor_path.py"]
-HUB = ["tests/test_hub.py"]
+HUB = ["tests/test_hub.py", "tests/test_wrong_submissions.py", "tests/test_seed_sweep.py"]  # the hub loop first
 PYTEST = [sys.executable, "-m", "pytest"]
 
 
