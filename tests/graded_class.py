@@ -10,7 +10,7 @@ against each other.
   that the batch after her changed nothing of hers), bob (the untouched release notebook), and broken and
   hostile students beside them (tests/hostile.py).
 - ``forgeries``: students who try to forge their verdicts or their Task 4 figures, or bring their own MNIST.
-- ``limits``: submissions that run into a limit, with a 15 s cell and a 60 s notebook.
+- ``limits``: submissions that run into a limit, with a 15 s cell and a 90 s notebook.
 - ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
 - ``unscreened``: two forgeries with the screening switched off (what the trusted re-check alone makes of them).
 - ``deadlines``: a due date, the demo's partial submission within the grace period and a day late, a renamed
@@ -268,8 +268,8 @@ def sections(source_nb, release_nb, listener_port, base):
             "kills_its_kernel": h.with_code(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
             "hogs_memory": h.with_code(source_nb, "hoard = torch.ones(2 * 2**30)"),
             "hogs_disk": h.with_code(source_nb, "open('hoard.bin', 'wb').write(b'x' * (300 << 20))"),
-            # five cells of 13 s: past the notebook's 60 s, each within the cell's 15 s
-            "hogs_wall_clock": h.with_code(source_nb, "import time\ntime.sleep(13)", h.ANSWER_CELLS),
+            # seven cells of 14 s: past the notebook's 90 s, each within the cell's 15 s
+            "hogs_wall_clock": h.with_code(source_nb, "import time\ntime.sleep(14)", h.EVERY_ANSWER_CELL),
             "floods_processes": h.with_code(source_nb, h.PROCESS_FLOOD)}),
         Section("formgrader", students={"demo_complete": demo_student, "demo_partial": demo_student, "mallory": mallory}),
         Section("unscreened", config="c.ScreenStudentCode.enabled = False\n", students={
