@@ -9,12 +9,16 @@ links: a link to the course's ``source/`` would come back to the student with th
 
 - a submission is collected only from the account it names; one made by another account stays in inbound,
   and the log says by whom;
-- links and special files are never followed or opened: every entry is opened relative to its folder with
-  ``O_NOFOLLOW``; a submission holding one is not collected (it stays in inbound, the log says why) and the
-  student's latest other submission counts;
+- links, special files, hard-linked files and files of another account are never followed, opened or copied:
+  a submission holding one is not collected (it stays in inbound, the log says why) and the student's latest
+  other submission counts; the copy then opens every entry relative to its folder with ``O_NOFOLLOW`` and copies
+  each file's size as it was when opened, within ``max_dir_size``, so that a link swapped in after the check, a
+  file that keeps growing or a sparse giant fails that copy, not the collect (nothing of it is collected);
+- whatever one submission holds (a folder 2,000 deep, a name nbgrader cannot read), the others are collected;
 - a submission's time is the one its name claims only if the file system's change time (ctime, which the
   kernel sets and no student can set back) of its newest entry agrees within ``tolerance_seconds``; otherwise
-  it is that change time. The collected ``timestamp.txt`` says the time used, whatever the student's said;
+  it is that change time (also when what was copied changed after the check). The collected ``timestamp.txt``
+  says the time used, whatever the student's said;
 - a submission without a usable ``submission_secret.txt`` (one written by hand) gets a new one: nbgrader's
   release_feedback names each feedback file after it and would stop at the first submission without one.
 """
@@ -29,7 +33,7 @@ import stat
 from datetime import datetime, timezone
 
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
-from traitlets import Float
+from traitlets import Bool, Float
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's, for its naive UTC times
 
@@ -42,9 +46,13 @@ def unreadable(err):
     raise UntrustedSubmission(f"cannot be read ({err.strerror})")
 
 
+def utc(seconds):
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)  # naive UTC, as nbgrader's times
+
+
 def scan(folder):
-    """(owner's name, newest change time in naive UTC, as nbgrader's times) of a submission folder;
-    UntrustedSubmission for a link, a special or hard-linked file, or what cannot be read."""
+    """(owner's name, newest change time) of a submission folder; UntrustedSubmission for a link, a special or
+    hard-linked file, an entry of another account, or what cannot be read."""
     info = os.lstat(folder)
     if not stat.S_ISDIR(info.st_mode):
         raise UntrustedSubmission("not a folder")
@@ -52,22 +60,31 @@ def scan(folder):
     for dirpath, dirnames, filenames in os.walk(folder, onerror=unreadable):
         for name in dirnames + filenames:
             entry = os.lstat(os.path.join(dirpath, name))
-            if not (stat.S_ISDIR(entry.st_mode) or stat.S_ISREG(entry.st_mode) and entry.st_nlink == 1):
+            if not plain(entry, info.st_uid):
                 raise UntrustedSubmission(f"holds a link or special file ({os.path.relpath(os.path.join(dirpath, name), folder)})")
             newest = max(newest, entry.st_ctime)
     try:
         owner = pwd.getpwuid(info.st_uid).pw_name
     except KeyError:
         owner = f"uid {info.st_uid}"
-    return owner, datetime.fromtimestamp(newest, timezone.utc).replace(tzinfo=None)
+    return owner, utc(newest)
 
 
-def copy_plain(src_fd, dest, ignore, max_file_bytes, log):
-    """Copy the folder open as ``src_fd`` into the new folder ``dest``: folders and regular files only, each
-    opened relative to its parent with O_NOFOLLOW (a link swapped in after the scan fails, it is not followed)."""
+def plain(info, owner_uid):
+    """A folder, or a regular file with no other name, of the submission's own account."""
+    return info.st_uid == owner_uid and (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode) and info.st_nlink == 1)
+
+
+def copy_plain(src_fd, dest, skip, budget, log):
+    """Copy the folder open as ``src_fd`` into the new folder ``dest``, but the names ``skip`` matches: folders and
+    regular files of the folder's account only, each opened relative to its parent with O_NOFOLLOW (a link swapped
+    in after the scan fails instead of being followed), at most ``budget[0]`` bytes in all and each file's size
+    as it was when opened. Returns the newest change time of what was copied, taken after copying it."""
+    owner_uid = os.fstat(src_fd).st_uid
     os.mkdir(dest, 0o755)
+    newest = 0.0
     for name in sorted(os.listdir(src_fd)):
-        if any(fnmatch.fnmatch(name, pattern) for pattern in ignore):
+        if skip(name):
             continue
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=src_fd)
@@ -75,23 +92,29 @@ def copy_plain(src_fd, dest, ignore, max_file_bytes, log):
             raise UntrustedSubmission(f"{name}: {err.strerror}") from err
         try:
             info = os.fstat(fd)
-            if stat.S_ISDIR(info.st_mode):
-                copy_plain(fd, os.path.join(dest, name), ignore, max_file_bytes, log)
-            elif stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
-                if info.st_size > max_file_bytes:
-                    log.warning("%s is larger than %d bytes: not collected", name, max_file_bytes)
-                    continue
-                with os.fdopen(os.dup(fd), "rb") as source, open(os.path.join(dest, name), "xb") as target:
-                    shutil.copyfileobj(source, target)
-            else:
+            if not plain(info, owner_uid):
                 raise UntrustedSubmission(f"{name} is not a plain file")
+            if stat.S_ISDIR(info.st_mode):
+                newest = max(newest, copy_plain(fd, os.path.join(dest, name), skip, budget, log))
+            else:
+                budget[0] -= info.st_size
+                if budget[0] < 0:
+                    raise UntrustedSubmission("larger than the course's maximum submission size")
+                with open(os.path.join(dest, name), "xb") as target:
+                    left = info.st_size
+                    while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+                        target.write(chunk)
+                        left -= len(chunk)
+            newest = max(newest, os.fstat(fd).st_ctime)
         finally:
             os.close(fd)
+    return max(newest, os.fstat(src_fd).st_ctime)
 
 
 class TrustedCollect(ExchangeCollect):
     tolerance_seconds = Float(60.0, help="How far the time a submission's name claims may be from the file "
                                          "system's change time of its newest entry").tag(config=True)
+    check_owner = Bool(False, help="nbgrader's own owner check, which only warns: init_src refuses instead")
 
     def _path_to_record(self, path):
         try:
@@ -111,15 +134,19 @@ class TrustedCollect(ExchangeCollect):
                 owner, written = scan(path)
                 if owner != record["username"]:
                     raise UntrustedSubmission(f"made by {owner}, not by {record['username']}")
-            except (UntrustedSubmission, OSError) as err:
-                self.log.error("%s not collected: %s", record["filename"], err)
+            except Exception as err:  # whatever one submission holds (a folder 2,000 deep too), the others are collected
+                self.log.error("%s not collected: %s", record["filename"], err or type(err).__name__)
                 continue
-            if abs((record["timestamp"] - written).total_seconds()) > self.tolerance_seconds:
-                self.log.warning("%s claims %s but was written at %s: collected as written", record["filename"],
-                                 record["timestamp"], written)
-                record["timestamp"] = written
+            self.date(record, written, "was written")
             self.trusted[record["filename"]] = record
         self.src_records = [self.latest(group) for group in groupby(self.trusted.values(), lambda r: r["username"]).values()]
+
+    def date(self, record, written, how):
+        """The record's time: the claimed one, unless the file system says otherwise by more than the tolerance."""
+        if abs((record["timestamp"] - written).total_seconds()) > self.tolerance_seconds:
+            self.log.warning("%s claims %s but %s at %s: collected as written", record["filename"], record["timestamp"],
+                             how, written)
+            record["timestamp"] = written
 
     def latest(self, records):
         """nbgrader's choice: the latest submission, or with ``before_duedate`` the latest one before the due date."""
@@ -130,19 +157,24 @@ class TrustedCollect(ExchangeCollect):
 
     def do_copy(self, src, dest, log=None):
         record = self.trusted[os.path.basename(src)]
-        src_fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY)
         try:
-            copy_plain(src_fd, dest, self.coursedir.ignore, 1000 * self.coursedir.max_file_size, self.log)
-        except (UntrustedSubmission, OSError) as err:  # changed since the scan: nothing of it is kept
-            self.log.error("%s not collected: %s", record["filename"], err)
+            src_fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY)
+            try:
+                copied = copy_plain(src_fd, dest, lambda name: name == "timestamp.txt" or any(
+                    fnmatch.fnmatch(name, pattern) for pattern in self.coursedir.ignore), [1000 * self.coursedir.max_dir_size],
+                    self.log)
+            finally:
+                os.close(src_fd)
+        except Exception as err:  # changed since the scan: nothing of it is collected (it stays in inbound)
+            self.log.error("%s not collected: %s", record["filename"], err or type(err).__name__)
             shutil.rmtree(dest, ignore_errors=True)
-            os.mkdir(dest)
-        finally:
-            os.close(src_fd)
+            return
+        if utc(copied) > record["timestamp"]:  # changed while it was being copied: dated by what was copied
+            self.date(record, utc(copied), "what was copied changed")
         with open(os.path.join(dest, "timestamp.txt"), "w") as f:
             f.write(record["timestamp"].strftime(TIMESTAMP_FORMAT))
         secret = os.path.join(dest, "submission_secret.txt")
-        if not (os.path.isfile(secret) and re.fullmatch(r"[0-9a-f]{1,256}", open(secret).read().strip())):
+        if not (os.path.isfile(secret) and re.fullmatch(rb"[0-9a-f]{1,256}", open(secret, "rb").read().strip())):
             # nbgrader's release_feedback names the feedback after it and stops at a submission without one: a
             # submission written by hand gets a new secret (its feedback then reaches no student's Assignment List)
             if os.path.isdir(secret):

@@ -62,13 +62,21 @@ def test_only_the_students_own_plain_submissions_are_collected(exchange, caplog)
     fifo = submit(exchange, ME, now() + timedelta(seconds=10), {f"{ASSIGNMENT}.ipynb": "with a FIFO"})
     os.mkfifo(fifo / "pipe")
     (exchange / "exchange" / "course" / "inbound" / f"{ME}+{ASSIGNMENT}+not a time").mkdir()
-    submitted, log = collect(exchange, caplog)
+    deep = submit(exchange, ME, now() + timedelta(seconds=15), {f"{ASSIGNMENT}.ipynb": "1,100 folders deep"})
+    for depth in range(1, 1101):  # deeper than Python's recursion: one submission's error, not the collect's
+        (deep / ("d/" * depth)).mkdir()
+    try:
+        submitted, log = collect(exchange, caplog)
+    finally:  # shutil.rmtree, which pytest cleans up with, would run out of recursion too
+        for depth in range(1100, 0, -1):
+            (deep / ("d/" * depth)).rmdir()
     assert sorted(p.name for p in submitted.iterdir()) == [ME], "only the account's own submission is collected"
     assert (submitted / ME / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text() == "genuine"
     assert not any("solutions" in p.read_text() for p in (submitted / ME).rglob("*") if p.is_file())
     assert f"made by {ME}, not by classmate" in log and "holds a link or special file (notes.txt)" in log
     assert "holds a link or special file (pipe)" in log and "not a time" in log
-    assert len(list((exchange / "exchange" / "course" / "inbound").iterdir())) == 5, "everything stays in inbound"
+    assert "recursion" in log and len(list((exchange / "exchange" / "course" / "inbound").iterdir())) == 6, \
+        "everything stays in inbound"
 
 
 def test_a_backdated_submission_is_dated_when_it_was_written_and_gets_a_secret(exchange, caplog):
@@ -89,7 +97,7 @@ def test_a_link_swapped_in_after_the_scan_is_not_followed(tmp_path):
     fd = os.open(source, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with pytest.raises(UntrustedSubmission):
-            copy_plain(fd, tmp_path / "copy", [], 10**6, logging.getLogger("copy-test"))
+            copy_plain(fd, tmp_path / "copy", lambda name: False, [10**6], logging.getLogger("copy-test"))
     finally:
         os.close(fd)
     assert not (tmp_path / "copy" / "results.txt").exists()
