@@ -11,9 +11,10 @@ answers without the Task 1 answer cell, twice at once; student4 renamed the note
 the Assignment List refuses both with nbgrader's message, and both submit anyway from a terminal.
 student2 also plants a submission under student1's name and one of its own linking to the course's solutions,
 student3 a copy of its own claiming a time before the due date: collect leaves the first two in the exchange and
-dates the third when it was written (grading/exchange.py). The instructor collects; autograde runs in the sandbox (as root: `make hub-autograde`) and its report says
-what happened to each; the TA scores student1's Task 4 in formgrader; the instructor generates and releases the
-feedback; student1 and student2 fetch theirs in the Assignment List and see their own scores and comment only.
+dates the third when it was written (grading/exchange.py). The instructor collects; autograde runs in the sandbox
+(as root: `make hub-autograde`) and its report says what happened to each; the TA scores student1's Task 4 in
+formgrader; the instructor generates and releases the feedback; student1 and student2 fetch theirs in the
+Assignment List and see their own scores and comment only.
 """
 import base64
 import json
@@ -60,6 +61,12 @@ for student, shift, link in %(plants)r:
     if link:
         os.symlink(link, os.path.join(folder, "solution.ipynb"))
 """
+
+
+def close_dialog(page):
+    """Press the OK of JupyterLab's dialog (nbgrader's validation results, "Invalid Submission")."""
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    page.locator(".jp-Dialog").wait_for(state="detached", timeout=30_000)
 
 
 def inbound(pattern):
@@ -162,11 +169,11 @@ class Person:
             submissions = self.page.locator("#submitted_assignments_list").get_by_text(SUBMITTED_AT)
             expect(submissions).to_have_count(times_before + 1, timeout=60_000)
 
-    def run_python(self, code, cwd="~"):
-        """Run ``code`` in a kernel of this user's own server (kernels API + websocket); what it printed."""
+    def run_python(self, code):
+        """Run ``code`` in a kernel of this user's own server, in their home (kernels API + websocket); what it printed."""
         import websocket  # websocket-client, which jupyter_server uses
 
-        code = f"import os\nos.chdir(os.path.expanduser({cwd!r}))\n{code}"
+        code = f"import os\nos.chdir(os.path.expanduser('~'))\n{code}"
         kernel = self.api("POST", "kernels", {"name": "python3"})["id"]
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in self.context.cookies())
         ws = websocket.create_connection(f"{self.url.replace('http', 'ws')}/user/{self.name}/api/kernels/{kernel}/channels",
@@ -207,8 +214,7 @@ class Person:
             dialog = self.page.locator("#submission-message")
             dialog.wait_for(timeout=60_000)
             message = dialog.inner_text()
-            self.page.keyboard.press("Escape")
-            self.page.locator(".jp-Dialog").wait_for(state="detached", timeout=30_000)
+            close_dialog(self.page)
             return message
 
     def submit_from_terminal(self):
@@ -271,8 +277,7 @@ def validate(person, path):
     result = page.wait_for_selector(".nbgrader-SuccessDialog .validation-success, .nbgrader-ErrorDialog .validation-failed",
                                     timeout=300_000)
     outcome = "success" if "validation-success" in result.get_attribute("class") else "failed"
-    page.keyboard.press("Escape")  # closes the dialog
-    page.locator(".jp-Dialog").wait_for(state="detached", timeout=30_000)
+    close_dialog(page)
     return outcome
 
 
