@@ -157,7 +157,7 @@ def missing_notebook(root: Path, assignment: str, student: str):
     return f"no {assignment}.ipynb in the submission: not graded"
 
 
-def grading_record(root: Path, assignment: str, student: str) -> tuple:
+def record_summary(root: Path, assignment: str, student: str) -> tuple:
     """What the graded notebook's record says, each in one line ("" when nothing): how the notebook was rebuilt
     (an answer cell deleted, a cell added or moved) and what needs a person."""
     try:
@@ -214,7 +214,7 @@ def main(argv=None) -> int:
             status, reason = "failed", (f"autograded/{student}/{args.assignment}/ exists but the gradebook has no grades "
                                         "for it: `make regrade` grades it again")
         score, max_score, late = scores or (None, None, "")
-        notes, review = grading_record(root, args.assignment, student) if scores else ("", "")
+        notes, review = record_summary(root, args.assignment, student) if scores else ("", "")
         reason = reason or "; ".join(p for p in (late, notes) if p)
         rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
                      "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason),

@@ -31,6 +31,7 @@ import secrets
 import shutil
 import stat
 from datetime import datetime, timezone
+from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect, groupby
 from traitlets import Bool, Float
@@ -174,7 +175,7 @@ class TrustedCollect(ExchangeCollect):
         with open(os.path.join(dest, "timestamp.txt"), "w") as f:
             f.write(record["timestamp"].strftime(TIMESTAMP_FORMAT))
         secret = os.path.join(dest, "submission_secret.txt")
-        if not (os.path.isfile(secret) and re.fullmatch(rb"[0-9a-f]{1,256}", open(secret, "rb").read().strip())):
+        if not (os.path.isfile(secret) and re.fullmatch(rb"[0-9a-f]{1,256}", Path(secret).read_bytes().strip())):
             # nbgrader's release_feedback names the feedback after it and stops at a submission without one: a
             # submission written by hand gets a new secret (its feedback then reaches no student's Assignment List)
             if os.path.isdir(secret):
