@@ -10,7 +10,8 @@ PYTEST_OPTIONS := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sa
 PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest $(PYTEST_OPTIONS)
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
-	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test
+	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test \
+	postgres postgres-stop gradebook-to-postgres class-report bench-class
 
 # The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
 install: $(VENV)/.installed
@@ -86,14 +87,34 @@ hub-autograde: install sandbox
 hub-test: install sandbox ui-deps
 	$(PYTEST) -m hub tests/test_hub.py
 
-# Autograde the submissions in submitted/ not graded yet (sandboxed), one student at a time, with a report.
+# Autograde the submissions in COURSE/submitted/ not graded yet (sandboxed), one task per student on a Dask cluster,
+# with a report: WORKERS processes here (default: one per core on PostgreSQL, one on sqlite), or the cluster at
+# $DASK_SCHEDULER. The gradebook is $GRADEBOOK_URL's, else the course's gradebook.db (grading/batch.py).
+COURSE ?= .
+GRADE := $(BIN)/python -m grading.batch $(ASSIGNMENT) --root $(COURSE) $(if $(WORKERS),--workers $(WORKERS))
 autograde: install sandbox
-	$(BIN)/python -m grading.batch $(ASSIGNMENT)
+	$(GRADE)
 
 # Autograde every submission again: first a timestamped copy and export of the gradebook (gradebook-backups/);
 # manual scores and comments stay.
 regrade: install sandbox
-	$(BIN)/python -m grading.batch $(ASSIGNMENT) --regrade
+	$(GRADE) --regrade
+
+# The course's PostgreSQL server (Debian's, as root when missing): its cluster in .state/postgres/, a unix socket
+# only, the database `gradebook`; prints the GRADEBOOK_URL to use (postgres/postgres.sh). postgres-stop keeps the data.
+postgres: install
+	bash postgres/postgres.sh start
+
+postgres-stop:
+	bash postgres/postgres.sh stop
+
+# Every row of COURSE's gradebook.db (students, submissions, scores, comments) into the empty $GRADEBOOK_URL.
+gradebook-to-postgres: install
+	$(BIN)/python -m grading.gradebook copy --root $(COURSE)
+
+# The class at a glance from the gradebook: COURSE/class-report/index.html and its PNGs (grading/analytics.py).
+class-report: install
+	$(BIN)/python -m grading.analytics $(ASSIGNMENT) --root $(COURSE)
 
 # The demo class, in its own course root demo/ (nbgrader's example-course style): two demo students'
 # submissions, autograded, their feedback and grades.csv, all committed. Touches nothing outside demo/.
@@ -129,6 +150,11 @@ bench-quality: install
 # nbgrader's own steps, side by side.
 bench-autograde: install sandbox
 	$(BIN)/python benchmarks/autograde_batch.py
+
+# Grading at class scale: a synthetic class of STUDENTS (default 200) graded on PostgreSQL with 1 worker and with 2,
+# side by side (seconds per submission, speedup, memory per worker; last line JSON; benchmarks/class_scale.py).
+bench-class: install sandbox
+	$(BIN)/python benchmarks/class_scale.py --students $(if $(filter command line environment,$(origin STUDENTS)),$(STUDENTS),200)
 
 # Retrain the MNIST classifier behind helpers.quality (writes helpers/weights/mnist_cnn.pt and mnist_test_stats.pt).
 classifier: install

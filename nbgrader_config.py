@@ -6,7 +6,9 @@ c = get_config()  # noqa: F821 (provided by nbgrader)
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.course_id = "gan-mnist-lab"
 c.CourseDirectory.root = COURSE_ROOT
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
+# One instructor: the sqlite file gradebook.db. Several graders, or grading on more than one worker: a PostgreSQL
+# database (`make postgres` starts one and prints its URL; grading/gradebook.py).
+c.CourseDirectory.db_url = os.environ.get("GRADEBOOK_URL") or "sqlite:///" + os.path.join(COURSE_ROOT, "gradebook.db")
 # results_quick/ is what the short grading run writes, checkpoint.pt the full run's 24 MB checkpoint
 # (helpers/checkpoint.py): never collect or copy them. (results/generator_epoch_N.pt, 3 MB each, are kept:
 # the grader measures Task 4's figures from them.)

@@ -11,4 +11,4 @@ DEMO_ROOT = os.path.dirname(os.path.abspath(__file__))
 load_subconfig(os.path.join(os.path.dirname(DEMO_ROOT), "nbgrader_config.py"))  # noqa: F821
 c.CourseDirectory.course_id = "gan-mnist-lab-demo"
 c.CourseDirectory.root = DEMO_ROOT
-c.CourseDirectory.db_url = "sqlite:///" + os.path.join(DEMO_ROOT, "gradebook.db")
+c.CourseDirectory.db_url = os.environ.get("GRADEBOOK_URL") or "sqlite:///" + os.path.join(DEMO_ROOT, "gradebook.db")

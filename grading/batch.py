@@ -1,7 +1,8 @@
-"""Autograde every submission of an assignment, one student at a time, with a progress bar.
+"""Autograde every submission of an assignment, one task per student on a Dask cluster, with a progress bar.
 
 Usage (from the course root): .venv/bin/python -m grading.batch [gan_mnist] [--regrade] [--root COURSE]
-(`make autograde`: new submissions only; `make regrade`: every submission again, after a backup)
+                                  [--workers N] [--scheduler tcp://host:port]
+(`make autograde [WORKERS=N]`: new submissions only; `make regrade`: every submission again, after a backup)
 
 `nbgrader autograde` stops at nothing but also reports little: this runs it once per student in
 submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies, a
@@ -14,29 +15,46 @@ re-check refuted, copied images; from the graded notebook's ``gan_grading`` reco
 Then compares the class (grading/similarity.py): solutions that read alike and identical result images
 go to integrity_report.csv. Exits 1 if any submission could not be graded, after grading all the others.
 
+Each student is one task (``grade_student``) on a ``dask.distributed`` cluster: a LocalCluster of ``--workers``
+processes (default: one per core on PostgreSQL, one on sqlite), or the cluster at ``--scheduler`` / $DASK_SCHEDULER
+(whose workers must see the course folder at the same path). Every nbgrader run gets the cores of its worker as
+PyTorch/OpenMP threads (one each when the workers fill the machine), so that workers do not spin against each
+other. A task whose worker is lost (killed, out of memory) runs again on another worker (Dask's
+``allowed-failures``); the nbgrader run of a lost worker ends with it, kernel and all. A student is finished when
+the graded notebook is written (nbgrader writes it last): a batch that was interrupted (Ctrl-C, the machine, a
+killed client) grades, when run again, only the students not finished, and those from scratch. A sqlite gradebook
+takes one writer at a time, so more than one worker on it is refused (`make postgres`, grading/gradebook.py).
+
 Before anything runs, it stops with one message when the sandbox is not installed; a submission
 holding links or special files is refused without being read; the gradebook is copied to
-gradebook-backups/ before the batch and checked after every student: a damaged gradebook stops the
-batch and is restored from that copy (the damaged file is kept beside it). ``--regrade`` also exports the
-grades (``nbgrader export``) to a timestamped CSV there first: manual scores and comments stay in the
-gradebook through a regrade, and the export is what they were.
+gradebook-backups/ before the batch (a PostgreSQL gradebook into a sqlite file) and a sqlite one is checked after
+every student: a damaged gradebook stops the batch and is restored from that copy (the damaged file is kept beside
+it). ``--regrade`` also exports the grades (``nbgrader export``) to a timestamped CSV there first: manual scores and
+comments stay in the gradebook through a regrade, and the export is what they were.
 """
 import argparse
 import csv
+import ctypes
+import logging
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+import psutil
+import sqlalchemy as sa
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
+from grading.gradebook import copy_gradebook, gradebook_url, is_sqlite, shown
 from grading.late import how_late
 from grading.rebuild import GRADING_METADATA
 from grading.sandbox import SubmissionRefusedError, refuse_untrusted, sandbox_problem
@@ -45,6 +63,13 @@ from grading.similarity import class_report
 BIN = Path(sys.executable).parent
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no escape sequences from a log into a terminal or CSV
 EXCHANGE_FILES = {"timestamp.txt", "submission_secret.txt"}  # what nbgrader's submit adds to every submission
+# nbgrader as a batch task runs it: a SIGTERM (its worker lost, below) ends it as an exit would, so that its kernel
+# and the sandbox around it are shut down on the way out instead of being left running.
+NBGRADER_MAIN = ("import signal, sys\n"
+                 "signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))\n"
+                 "from nbgrader.apps.nbgraderapp import main\n"
+                 "sys.argv[0] = 'nbgrader'\n"
+                 "sys.exit(main())")
 ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)|Kernel died[^\n]*|Timeout[^\n]*)(?::\s*(.*))?$", re.M)
 
 
@@ -82,14 +107,27 @@ def gradebook_is_sound(path: Path) -> bool:
         return False
 
 
-def back_up_gradebook(path: Path):
-    """A consistent, timestamped copy of the gradebook in gradebook-backups/ (None when there is none yet)."""
-    if not path.exists():
+def sqlite_file(url: str) -> Path:
+    return Path(sa.engine.make_url(url).database)
+
+
+def back_up_gradebook(url: str, folder: Path):
+    """A consistent, timestamped copy of the gradebook at ``url`` in ``folder`` (gradebook-backups/), as a sqlite file
+    whichever the gradebook is; None when a sqlite gradebook does not exist yet."""
+    if is_sqlite(url) and not sqlite_file(url).exists():
         return None
-    backup = path.parent / "gradebook-backups" / time.strftime(f"{path.stem}-%Y%m%d-%H%M%S{path.suffix}")
-    backup.parent.mkdir(exist_ok=True)
-    with sqlite3.connect(path) as source, sqlite3.connect(backup) as copy:
-        source.backup(copy)
+    folder.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup = folder / f"gradebook-{stamp}.db"
+    for n in range(2, 100):  # two batches within a second
+        if not backup.exists():
+            break
+        backup = folder / f"gradebook-{stamp}-{n}.db"
+    if is_sqlite(url):
+        with sqlite3.connect(sqlite_file(url)) as source, sqlite3.connect(backup) as copy:
+            source.backup(copy)
+    else:
+        copy_gradebook(url, f"sqlite:///{backup}")
     return backup
 
 
@@ -114,23 +152,66 @@ def restore_gradebook(path: Path, backup):
     return damaged
 
 
-def autograde(root: Path, assignment: str, student: str, regrade: bool):
-    """Run nbgrader for one student: (status, reason, seconds)."""
-    started = time.perf_counter()
-    proc = nbgrader(root, "autograde", assignment, "--student", student, *(["--force"] if regrade else []))
-    seconds = time.perf_counter() - started
-    log = proc.stdout + proc.stderr
+def end_with_parent():
+    """In a child process (subprocess's preexec_fn): SIGTERM when the process that started it dies."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def tree_rss(process: psutil.Process) -> int:
+    """Resident memory of a process and all its descendants, in bytes (those gone meanwhile count 0)."""
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def finished(root: Path, assignment: str, student: str) -> bool:
+    """Whether the student's graded notebook is there, whole: nbgrader writes it after every step of autograde."""
+    try:
+        nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
+    except (OSError, ValueError):
+        return False
+    return GRADING_METADATA in nb.metadata
+
+
+def grade_student(root: str, assignment: str, student: str, regrade: bool, threads: int) -> dict:
+    """One task of the batch, on a Dask worker: nbgrader's autograde for ``student`` in the course ``root``, in the
+    sandbox, its kernel on ``threads`` PyTorch/OpenMP threads. {status, reason, seconds, peak_rss_mb}: the peak
+    resident memory of this worker and the grading it ran, together."""
+    root = Path(root)
+    outcome = {"status": "failed", "reason": "", "seconds": 0.0, "peak_rss_mb": 0.0}
+    refused = refusal(root, assignment, student)
+    missing = None if refused else missing_notebook(root, assignment, student)
+    if refused or missing:
+        return {**outcome, "status": "refused" if refused else "failed", "reason": refused or missing}
+    if not regrade and finished(root, assignment, student):
+        return {**outcome, "status": "skipped", "reason": "already autograded (`make regrade` grades again)"}
+    # --force: what an unfinished earlier run (a lost worker, an interrupted batch) left is graded from scratch
+    command = [sys.executable, "-c", NBGRADER_MAIN, "autograde", assignment, "--student", student, "--force"]
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", OMP_NUM_THREADS=str(threads))
+    worker = psutil.Process()
+    started, peak = time.perf_counter(), 0
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=end_with_parent)
+        while proc.poll() is None:
+            peak = max(peak, tree_rss(worker))
+            time.sleep(0.2)
+        log.seek(0)
+        text = log.read()
+    outcome.update(seconds=time.perf_counter() - started, peak_rss_mb=peak / 2**20)
     if proc.returncode != 0:
-        return "failed", failure_reason(log), seconds
-    if "Skipping existing assignment" in log:
-        return "skipped", "already autograded (`make regrade` grades again)", seconds
-    return "graded", "", seconds
+        return {**outcome, "reason": failure_reason(text)}
+    return {**outcome, "status": "graded"}
 
 
-def autograded_score(root: Path, assignment: str, student: str):
+def autograded_score(url: str, assignment: str, student: str):
     """(score, max score, what lateness cost) of the student's autograded tests, or None when the gradebook has
     no submission."""
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(url) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -171,12 +252,96 @@ def record_summary(root: Path, assignment: str, student: str) -> tuple:
     return "; ".join(record.get("notes", [])), " | ".join(p for p in parts if p)
 
 
+def cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def start_cluster(workers: int, scheduler: str):
+    """A Dask client: of the cluster at ``scheduler``, or of a LocalCluster of ``workers`` single-threaded processes
+    (the client's scheduler and workers end with this process)."""
+    from dask.distributed import Client, LocalCluster  # only the batch's client needs the scheduler's machinery
+    if scheduler:
+        return Client(scheduler)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    return Client(cluster)
+
+
+def sqlite_refusal(url: str, workers: int, scheduler: str):
+    """Why this batch must not run on this gradebook (several writers on one sqlite file), or None."""
+    if not is_sqlite(url) or (workers == 1 and not scheduler):
+        return None
+    return (f"the gradebook is a sqlite file ({sqlite_file(url).name}), which takes one writer at a time: grade with one "
+            "worker (WORKERS=1), or start PostgreSQL (`make postgres`), copy the gradebook there "
+            "(`make gradebook-to-postgres`) and set GRADEBOOK_URL as it says")
+
+
+def assignment_missing(url: str, assignment: str):
+    """Why the gradebook cannot take this assignment's grades (not entered), or None."""
+    try:
+        with Gradebook(url) as gb:
+            gb.find_assignment(assignment)
+    except MissingEntry:
+        return (f"the gradebook at {shown(url)} has no assignment {assignment}: `make gradebook-to-postgres` copies "
+                f"the course's gradebook.db into it, `make release` enters the assignment")
+    except sa.exc.SQLAlchemyError as err:
+        return f"cannot open the gradebook at {shown(url)}: {err}"
+    return None
+
+
+def report_row(root: Path, url: str, assignment: str, student: str, outcome: dict) -> dict:
+    """The report's row for one student: the task's outcome with the gradebook's score and the graded notebook's
+    record."""
+    status, reason = outcome["status"], outcome["reason"]
+    scores = autograded_score(url, assignment, student) if status in ("graded", "skipped") else None
+    if status == "skipped" and scores is None:  # graded elsewhere, or with a gradebook since replaced
+        status, reason = "failed", (f"autograded/{student}/{assignment}/ exists but the gradebook has no grades "
+                                    "for it: `make regrade` grades it again")
+    score, max_score, late = scores or (None, None, "")
+    notes, review = record_summary(root, assignment, student) if scores else ("", "")
+    reason = reason or "; ".join(p for p in (late, notes) if p)
+    return {"student": student, "status": status, "score": score, "max_score": max_score,
+            "seconds": round(outcome["seconds"], 1), "peak_rss_mb": round(outcome["peak_rss_mb"]),
+            "message": CONTROL_CHARACTERS.sub(" ", reason), "review": CONTROL_CHARACTERS.sub(" ", review)}
+
+
+def grade_class(client, root: Path, url: str, assignment: str, students: list, regrade: bool, threads: int,
+                backup) -> tuple:
+    """Every student's task on the cluster, their rows as they finish: (rows, exit status; 2 when the gradebook was
+    damaged and the batch stopped)."""
+    from dask.distributed import as_completed
+    futures = {client.submit(grade_student, str(root), assignment, student, regrade, threads, pure=False,
+                             key=f"autograde-{student}-{time.time_ns()}"): student for student in students}
+    rows = {}
+    with tqdm(total=len(students), desc=f"autograding {assignment}", unit="submission") as progress:
+        for future in as_completed(futures):
+            student = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as err:  # KilledWorker: the task's workers died allowed-failures times
+                outcome = {"status": "failed", "reason": f"{type(err).__name__}: {err}"[:300], "seconds": 0.0,
+                           "peak_rss_mb": 0.0}
+            future.release()  # a finished task is never run again, whatever becomes of its worker
+            if backup and is_sqlite(url) and not gradebook_is_sound(sqlite_file(url)):
+                damaged = restore_gradebook(sqlite_file(url), backup)
+                print(f"the gradebook was damaged while grading {student}: batch stopped, {sqlite_file(url).name} "
+                      f"restored from {backup}; the damaged file is {damaged}", file=sys.stderr)
+                return rows, 2
+            rows[student] = report_row(root, url, assignment, student, outcome)
+            progress.update()
+    return rows, 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="?", default="gan_mnist")
     parser.add_argument("--regrade", action="store_true",
                         help="grade submissions already autograded again (backs the gradebook up and exports it first)")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="course root (default: here)")
+    parser.add_argument("--workers", type=int, help="worker processes of the local cluster (default: one per core on "
+                        "PostgreSQL, one on sqlite)")
+    parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER") or None,
+                        help="an existing Dask cluster's scheduler, tcp://host:port (default: $DASK_SCHEDULER)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
     problem = sandbox_problem()
@@ -184,41 +349,47 @@ def main(argv=None) -> int:
         print(f"refusing to run student code outside the sandbox: {problem}. Run `make sandbox` (as root).",
               file=sys.stderr)
         return 1
+    url = gradebook_url(root)
+    workers = args.workers or (1 if is_sqlite(url) else cores())
+    problem = sqlite_refusal(url, workers, args.scheduler) or (None if args.workers is None or args.workers > 0
+                                                               else "--workers must be 1 or more")
+    if problem:
+        print(f"nothing graded: {problem}", file=sys.stderr)
+        return 1
     students = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{args.assignment}")
                       if p.is_dir() or p.is_symlink())
     if not students:
         print(f"no submissions found in {root / 'submitted'}/*/{args.assignment}/", file=sys.stderr)
         return 1
+    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"  # nbgrader's Gradebook runs alembic by name
+    problem = assignment_missing(url, args.assignment)
+    if problem:
+        print(f"nothing graded: {problem}", file=sys.stderr)
+        return 1
 
-    gradebook = root / "gradebook.db"
-    backup = back_up_gradebook(gradebook)
+    backup = back_up_gradebook(url, root / "gradebook-backups")
     if backup and args.regrade:
         export = export_grades(root, backup)
         if export is None:
             print("`nbgrader export` failed: nothing regraded (run it in the course root to see why)", file=sys.stderr)
             return 1
         print(f"before regrading: gradebook copied to {backup}, grades exported to {export}")
-    rows = []
-    for student in tqdm(students, desc=f"autograding {args.assignment}", unit="submission"):
-        refused = refusal(root, args.assignment, student)
-        missing = None if refused else missing_notebook(root, args.assignment, student)
-        status, reason, took = (("refused", refused, 0.0) if refused else ("failed", missing, 0.0) if missing
-                                else autograde(root, args.assignment, student, args.regrade))
-        if backup and not gradebook_is_sound(gradebook):
-            damaged = restore_gradebook(gradebook, backup)
-            print(f"the gradebook was damaged while grading {student}: batch stopped, {gradebook.name} restored "
-                  f"from {backup}; the damaged file is {damaged}", file=sys.stderr)
-            return 2
-        scores = autograded_score(root, args.assignment, student) if status in ("graded", "skipped") else None
-        if status == "skipped" and scores is None:  # graded elsewhere, or with a gradebook since replaced
-            status, reason = "failed", (f"autograded/{student}/{args.assignment}/ exists but the gradebook has no grades "
-                                        "for it: `make regrade` grades it again")
-        score, max_score, late = scores or (None, None, "")
-        notes, review = record_summary(root, args.assignment, student) if scores else ("", "")
-        reason = reason or "; ".join(p for p in (late, notes) if p)
-        rows.append({"student": student, "status": status, "score": score, "max_score": max_score,
-                     "seconds": round(took, 1), "message": CONTROL_CHARACTERS.sub(" ", reason),
-                     "review": CONTROL_CHARACTERS.sub(" ", review)})
+    threads = 1 if args.scheduler else max(1, cores() // workers)
+    client = start_cluster(workers, args.scheduler)
+    try:
+        rows, status = grade_class(client, root, url, args.assignment, students, args.regrade, threads, backup)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the students graded so far keep their grades; `make autograde` grades the others",
+              file=sys.stderr)
+        return 130
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if status:
+        return status
+    rows = [rows[student] for student in students]
 
     with open(root / "autograde_report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -231,7 +402,9 @@ def main(argv=None) -> int:
     failed = [r["student"] for r in rows if r["status"] in ("failed", "refused")]
     seconds = [r["seconds"] for r in rows if r["status"] == "graded"]
     per = f", median {statistics.median(seconds):.1f} s per graded submission" if seconds else ""
-    print(f"{len(rows) - len(failed)} of {len(rows)} submissions autograded{per}; report: {root / 'autograde_report.csv'}")
+    where = args.scheduler or f"{workers} worker{'s' if workers > 1 else ''}"
+    print(f"{len(rows) - len(failed)} of {len(rows)} submissions autograded ({where}){per}; "
+          f"report: {root / 'autograde_report.csv'}")
     review = [r["student"] for r in rows if r["review"]]
     if review:
         print(f"need a person (formgrader flags them): {', '.join(review)}")

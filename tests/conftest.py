@@ -27,6 +27,10 @@ SOURCE_NB = REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 RELEASE_NB = REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 VENV_BIN = Path(sys.executable).parent
 SANDBOX_KERNELSPEC = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sandbox"  # what `make sandbox` installs
+# Every scratch course grades into its own sqlite gradebook on a local cluster, whatever the shell running the tests
+# points at (tests/test_class_scale.py sets its own PostgreSQL gradebook).
+for name in ("GRADEBOOK_URL", "DASK_SCHEDULER"):
+    os.environ.pop(name, None)
 
 
 @contextmanager

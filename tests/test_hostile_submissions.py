@@ -263,7 +263,7 @@ def test_the_gradebook_is_backed_up_before_each_batch(graded_class):
 def test_a_damaged_gradebook_is_restored_from_its_backup(tmp_path):
     gradebook = tmp_path / "gradebook.db"
     nbgrader("db", "student", "add", "alice", f"--db=sqlite:///{gradebook}", cwd=tmp_path)
-    backup = batch.back_up_gradebook(gradebook)
+    backup = batch.back_up_gradebook(f"sqlite:///{gradebook}", tmp_path / "gradebook-backups")
     gradebook.write_text('{"cells": []}')  # what a notebook written through a planted link would leave
     assert not batch.gradebook_is_sound(gradebook)
     damaged = batch.restore_gradebook(gradebook, backup)
