@@ -20,8 +20,9 @@ processes (default: one per core on PostgreSQL, one on sqlite), or the cluster a
 (whose workers must see the course folder at the same path). Every nbgrader run gets the cores of its worker as
 PyTorch/OpenMP threads (one each when the workers fill the machine), so that workers do not spin against each
 other. A task whose worker is lost (killed, out of memory) runs again on another worker (Dask's
-``allowed-failures``); the nbgrader run of a lost worker ends with it, kernel and all. A student is finished when
-the graded notebook is written (nbgrader writes it last): a batch that was interrupted (Ctrl-C, the machine, a
+``allowed-failures``); the nbgrader run of a lost worker ends with it, and its sandbox with nbgrader
+(sandbox/kernel.sh). A student is finished when
+the graded notebook is written with its verdicts (nbgrader's last step): a batch that was interrupted (Ctrl-C, the machine, a
 killed client) grades, when run again, only the students not finished, and those from scratch. A sqlite gradebook
 takes one writer at a time, so more than one worker on it is refused (`make postgres`, grading/gradebook.py).
 
@@ -63,13 +64,6 @@ from grading.similarity import class_report
 BIN = Path(sys.executable).parent
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no escape sequences from a log into a terminal or CSV
 EXCHANGE_FILES = {"timestamp.txt", "submission_secret.txt"}  # what nbgrader's submit adds to every submission
-# nbgrader as a batch task runs it: a SIGTERM (its worker lost, below) ends it as an exit would, so that its kernel
-# and the sandbox around it are shut down on the way out instead of being left running.
-NBGRADER_MAIN = ("import signal, sys\n"
-                 "signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))\n"
-                 "from nbgrader.apps.nbgraderapp import main\n"
-                 "sys.argv[0] = 'nbgrader'\n"
-                 "sys.exit(main())")
 ERROR_LINE = re.compile(r"^\s*([\w.]+(?:Error|Exception)|Kernel died[^\n]*|Timeout[^\n]*)(?::\s*(.*))?$", re.M)
 
 
@@ -153,8 +147,9 @@ def restore_gradebook(path: Path, backup):
 
 
 def end_with_parent():
-    """In a child process (subprocess's preexec_fn): SIGTERM when the process that started it dies."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    """In a child process (subprocess's preexec_fn): killed when the process that started it dies (a lost worker's
+    nbgrader ends with it; sandbox/kernel.sh then ends the kernel)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
 def tree_rss(process: psutil.Process) -> int:
@@ -169,12 +164,13 @@ def tree_rss(process: psutil.Process) -> int:
 
 
 def finished(root: Path, assignment: str, student: str) -> bool:
-    """Whether the student's graded notebook is there, whole: nbgrader writes it after every step of autograde."""
+    """Whether the student's graded notebook is there, whole, with the verdicts (grading.verdicts.SaveVerdicts' record):
+    nbgrader writes the notebook once sanitized, and again when every step of autograde is done."""
     try:
         nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
     except (OSError, ValueError):
         return False
-    return GRADING_METADATA in nb.metadata
+    return "trusted" in nb.metadata.get(GRADING_METADATA, {})
 
 
 def grade_student(root: str, assignment: str, student: str, regrade: bool, threads: int) -> dict:
@@ -190,7 +186,7 @@ def grade_student(root: str, assignment: str, student: str, regrade: bool, threa
     if not regrade and finished(root, assignment, student):
         return {**outcome, "status": "skipped", "reason": "already autograded (`make regrade` grades again)"}
     # --force: what an unfinished earlier run (a lost worker, an interrupted batch) left is graded from scratch
-    command = [sys.executable, "-c", NBGRADER_MAIN, "autograde", assignment, "--student", student, "--force"]
+    command = [str(BIN / "nbgrader"), "autograde", assignment, "--student", student, "--force"]
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", OMP_NUM_THREADS=str(threads))
     worker = psutil.Process()
     started, peak = time.perf_counter(), 0
@@ -344,17 +340,17 @@ def main(argv=None) -> int:
                         help="an existing Dask cluster's scheduler, tcp://host:port (default: $DASK_SCHEDULER)")
     args = parser.parse_args(argv)
     root = args.root.resolve()
-    problem = sandbox_problem()
-    if problem:
-        print(f"refusing to run student code outside the sandbox: {problem}. Run `make sandbox` (as root).",
-              file=sys.stderr)
-        return 1
     url = gradebook_url(root)
     workers = args.workers or (1 if is_sqlite(url) else cores())
     problem = sqlite_refusal(url, workers, args.scheduler) or (None if args.workers is None or args.workers > 0
                                                                else "--workers must be 1 or more")
     if problem:
         print(f"nothing graded: {problem}", file=sys.stderr)
+        return 1
+    problem = sandbox_problem()
+    if problem:
+        print(f"refusing to run student code outside the sandbox: {problem}. Run `make sandbox` (as root).",
+              file=sys.stderr)
         return 1
     students = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{args.assignment}")
                       if p.is_dir() or p.is_symlink())

@@ -22,7 +22,11 @@
 #     backstop, GAN_SANDBOX_WALL_SECONDS, after which the whole sandbox is killed.
 # The limits come from grading.sandbox.SandboxedExecute (configurable in nbgrader_config.py). When the
 # sandbox ends, "EXIT_STATUS OOM_KILLS" goes to RUN_DIR/exit, where SandboxedExecute reads why a kernel died.
+# If nbgrader dies without shutting the kernel down (killed with a batch's worker, grading/batch.py), this script
+# gets SIGHUP (its parent-death signal, set by re-running it through setpriv) and ends the sandbox itself, removing
+# its mounts, cgroups and run folder: no sandbox outlives its grader.
 set -euo pipefail
+[ -n "${GAN_SANDBOX_WATCHED:-}" ] || GAN_SANDBOX_WATCHED=1 exec setpriv --pdeathsig HUP -- "$0" "$@"
 connection_file=$1
 run_dir=$(dirname "$connection_file")
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -128,12 +132,27 @@ fi
 # The submission's files are copied onto the tmpfs, then the kernel replaces the shell.
 # `timeout --foreground` stays in this script's process group, so that jupyter_client's kill of the group
 # reaches bwrap, whose death (--die-with-parent) ends the sandbox's pid namespace and all in it.
+# It runs in the background of this script (in its process group still), so that SIGHUP is handled at once.
 start='cp -R /submission/. . && exec "$@"'
 wall=${GAN_SANDBOX_WALL_SECONDS:-720}
 status=0
 prlimit --cpu="${GAN_SANDBOX_CPU_SECONDS:-1200}" --core=0 -- timeout --foreground --signal=KILL "$wall" \
   bwrap "${args[@]}" "${drop[@]}" sh -c "$start" sh "$venv/bin/python" -m ipykernel_launcher -f "$connection_file" \
-  </dev/null >/dev/null 2>&1 || status=$?
+  </dev/null >/dev/null 2>&1 &
+sandbox=$!
+orphaned() {  # nbgrader is gone: what grading.sandbox.SandboxKernelManager would have cleaned up, done here
+  kill -KILL "$sandbox" 2>/dev/null || true  # timeout; bwrap dies with it, and every process of its pid namespace
+  wait "$sandbox" 2>/dev/null || true
+  umount --lazy "$run_dir/ipc" "$run_dir/evidence" 2>/dev/null || true
+  for cgroup in $(cat "$run_dir/cgroups" 2>/dev/null); do
+    echo $$ >"$(dirname "$cgroup")/cgroup.procs"  # out of the cgroup, so that it can be removed
+    for _ in $(seq 50); do rmdir "$cgroup" 2>/dev/null && break; sleep 0.1; done
+  done
+  rm -rf "$run_dir"
+  exit 129
+}
+trap orphaned HUP
+wait "$sandbox" || status=$?
 [ "$status" = 137 ] && [ "$SECONDS" -ge "$wall" ] && status=124  # timeout's own KILL: the wall-clock backstop
 echo "$status $(oom_kills)" >"$run_dir/exit"
 exit "$status"

@@ -1,0 +1,258 @@
+"""Grading a class at scale: the PostgreSQL gradebook, the batch on several Dask workers, graders writing meanwhile.
+
+PostgreSQL is the course's own (`make postgres`'s script), started here in a folder of this test run and stopped
+at the end; each test gets a database of its own. The parallel batch is the instructor's command
+(``python -m grading.batch --workers 2``, what `make autograde WORKERS=2` runs), in the sandbox: one of its workers
+is killed in the middle of a student's grading, graders write manual scores and comments while it runs, and a
+second batch is killed outright and run again.
+"""
+import csv
+import os
+import signal
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import sqlalchemy as sa
+from nbgrader.api import Base, Gradebook
+
+from conftest import ASSIGNMENT, REPO, RELEASE_NB, SOURCE_NB, VENV_BIN, new_course, sandbox_lock, submit
+from grading import batch
+from grading.gradebook import table_rows
+
+ENV = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A function(name) that creates an empty database on the course's PostgreSQL server and returns its URL."""
+    state = Path(tempfile.mkdtemp(prefix="gan-tests-pg-"))  # not in pytest's folders: the server's account cannot enter them
+    env = dict(ENV, GAN_POSTGRES_STATE=str(state))
+    started = subprocess.run(["bash", "postgres/postgres.sh", "start"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert started.returncode == 0, started.stdout + started.stderr
+    url = (state / "url").read_text().strip()
+    assert "host=" in url and "@localhost" not in url and not (state / "data" / "server.log").read_text().count("listening on IPv")
+
+    def database(name):
+        with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as admin:
+            admin.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return url.replace("/gradebook?", f"/{name}?")
+
+    try:
+        yield database
+    finally:
+        stopped = subprocess.run(["bash", "postgres/postgres.sh", "stop"], cwd=REPO, env=env, capture_output=True, text=True)
+        assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stdout + stopped.stderr
+        shutil.rmtree(state)
+
+
+def all_rows(url):
+    """{table: sorted rows} of every table of nbgrader's gradebook."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {table.name: table_rows(connection, table) for table in Base.metadata.sorted_tables}
+    finally:
+        engine.dispose()
+
+
+def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
+    """Students, submissions, autograded and manual scores, comments, flags: every row, and refused a second time."""
+    source = tmp_path / "gradebook.db"
+    shutil.copy(REPO / "demo" / "gradebook.db", source)
+    with Gradebook(f"sqlite:///{source}") as gb:  # what graders add by hand in formgrader
+        notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "demo_partial")
+        for grade in notebook.grades:
+            grade.manual_score, grade.extra_credit = grade.max_score / 2, 0.5
+        for comment in notebook.comments:
+            comment.manual_comment = f"read by the TA: {comment.name} ünïcode"
+        notebook.flagged = True
+        gb.db.commit()
+        expected = {s.student_id: (s.score, s.max_score, s.needs_manual_grade) for s in gb.find_assignment(ASSIGNMENT).submissions}
+    before = source.read_bytes()
+    target = postgres("copied")
+    command = [sys.executable, "-m", "grading.gradebook", "copy", "--from", f"sqlite:///{source}", "--to", target]
+    copied = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert copied.returncode == 0, copied.stdout + copied.stderr
+    rows = all_rows(f"sqlite:///{source}")
+    assert rows["grade"] and rows["comment"] and rows["submitted_assignment"] and rows["student"]
+    assert all_rows(target) == rows
+    with Gradebook(target) as gb:
+        assert {s.student_id: (s.score, s.max_score, s.needs_manual_grade)
+                for s in gb.find_assignment(ASSIGNMENT).submissions} == expected
+    again = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    assert again.returncode == 1 and "already holds a gradebook" in again.stderr, again.stdout + again.stderr
+    assert all_rows(target) == rows and source.read_bytes() == before
+
+
+def test_several_workers_on_a_sqlite_gradebook_are_refused(tmp_path):
+    root = new_course(tmp_path / "course")
+    submit(root, "alice", SOURCE_NB)
+    proc = subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root), "--workers", "2"],
+                          cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "make postgres" in proc.stderr and "WORKERS=1" in proc.stderr, proc.stderr
+    assert "locked" not in proc.stdout + proc.stderr and not (root / "autograded").exists()
+
+
+def report(root):
+    with open(root / "autograde_report.csv", newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def batch_processes(root):
+    """Processes still working in the course (nbgrader, a sandbox's launcher)."""
+    found = []
+    for p in psutil.process_iter(["cwd", "cmdline"]):
+        if p.info["cwd"] and p.info["cwd"].startswith(str(root)) and p.pid != os.getpid():
+            found.append(" ".join(p.info["cmdline"] or [])[:120])
+    return found
+
+
+def nbgrader_of(root, student):
+    """The batch's nbgrader process grading ``student`` in the course ``root``, or None."""
+    for p in psutil.process_iter(["cmdline", "cwd"]):
+        cmdline = p.info["cmdline"] or []
+        if p.info["cwd"] == str(root) and "autograde" in cmdline and student in cmdline:
+            return p
+    return None
+
+
+class Grader(threading.Thread):
+    """A TA in formgrader during the batch: as soon as a student is graded, gives every written answer a manual
+    score and writes a comment on every cell, through nbgrader's Gradebook API; remembers what was written."""
+
+    def __init__(self, root, url, students):
+        super().__init__(daemon=True)
+        self.root, self.url, self.todo, self.written, self.stop, self.errors = root, url, set(students), {}, False, []
+
+    def run(self):
+        while self.todo and not self.stop:
+            for student in sorted(s for s in self.todo if batch.finished(self.root, ASSIGNMENT, s)):
+                try:
+                    self.grade(student)
+                    self.todo.discard(student)
+                except Exception as err:  # noqa: BLE001 (the test reports it)
+                    self.errors.append(f"{student}: {err!r}")
+            time.sleep(0.3)
+
+    def grade(self, student):
+        with Gradebook(self.url) as gb:
+            notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+            for grade in notebook.grades:
+                if grade.cell_type == "markdown":
+                    grade.manual_score = grade.max_score - 1
+                    self.written[(student, grade.name, "score")] = grade.max_score - 1
+            for comment in notebook.comments:
+                comment.manual_comment = f"{student}: {comment.name} looks fine"
+                self.written[(student, comment.name, "comment")] = comment.manual_comment
+            gb.db.commit()
+
+    def read_back(self):
+        found = {}
+        with Gradebook(self.url) as gb:
+            for student, name, kind in self.written:
+                notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
+                if kind == "score":
+                    found[(student, name, kind)] = next(g.manual_score for g in notebook.grades if g.name == name)
+                else:
+                    found[(student, name, kind)] = next(c.manual_comment for c in notebook.comments if c.name == name)
+        return found
+
+
+def start_batch(root, url, workers=2):
+    return subprocess.Popen([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root), "--workers",
+                             str(workers)], cwd=REPO, env=dict(ENV, GRADEBOOK_URL=url), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not happen within {seconds} s")
+
+
+@pytest.mark.slow
+def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and_graders_writing(postgres, tmp_path):
+    """Two workers: one killed in the middle of a student, TAs grading by hand meanwhile; then a batch killed
+    outright and run again. Every student ends with one graded submission, graded to the same score as the others
+    like it, and every manual score and comment written during the batches is kept."""
+    url = postgres("parallel")
+    root = new_course(tmp_path / "course")
+    subprocess.run([str(VENV_BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], cwd=root,
+                   env=dict(ENV, GRADEBOOK_URL=url), check=True, capture_output=True)
+    first = {"s1": SOURCE_NB, "s2": SOURCE_NB, "s3": SOURCE_NB, "s4": RELEASE_NB, "s5": SOURCE_NB, "s6": RELEASE_NB}
+    for student, notebook in first.items():
+        submit(root, student, notebook)
+    grader = Grader(root, url, first)
+    with sandbox_lock():
+        grader.start()
+        proc = start_batch(root, url)
+        victim = wait_for(lambda: next((p for s in ("s3", "s4", "s5", "s6") if (p := nbgrader_of(root, s))
+                                        and time.time() - p.create_time() > 2), None), 240, "a worker grading s3-s6")
+        killed_student = next(s for s in ("s3", "s4", "s5", "s6") if s in victim.cmdline())
+        victim.parent().send_signal(signal.SIGKILL)  # the Dask worker, with the grading in it
+        wait_for(lambda: not victim.is_running(), 30, "the lost worker's nbgrader ending")
+        out, _ = proc.communicate(timeout=900)
+        grader.join(timeout=60)
+    assert proc.returncode == 0, out
+    assert not grader.errors and not grader.todo, (grader.errors, grader.todo)
+    rows = report(root)
+    assert {s: r["status"] for s, r in rows.items()} == {s: "graded" for s in first}, out
+    solved = {rows[s]["score"] for s in first if first[s] == SOURCE_NB}
+    assert len(solved) == 1 and float(solved.pop()) > 0, (killed_student, rows)
+    assert {rows[s]["score"] for s in first if first[s] == RELEASE_NB} == {"0.0"}, rows
+
+    # The second batch: three new students, the client killed once one of them is finished, then run again.
+    second = ["t1", "t2", "t3"]
+    for student in second:
+        submit(root, student, SOURCE_NB)
+    with sandbox_lock():
+        proc = start_batch(root, url)
+        done = wait_for(lambda: [s for s in second if batch.finished(root, ASSIGNMENT, s)], 600, "a student finished")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        wait_for(lambda: not batch_processes(root), 30, "every grading process of the killed batch ending")
+        proc = start_batch(root, url)
+        out, _ = proc.communicate(timeout=900)
+    assert proc.returncode == 0, out
+    rows = report(root)
+    for student in [*first, *done]:
+        assert rows[student]["status"] == "skipped", (student, rows[student])
+    assert all(rows[s]["status"] in ("graded", "skipped") for s in second) and any(
+        rows[s]["status"] == "graded" for s in second), rows
+    assert {rows[s]["score"] for s in second} == {rows["s1"]["score"]}, rows
+    assert not batch_processes(root)
+
+    with Gradebook(url) as gb:
+        submissions = [s.student_id for s in gb.find_assignment(ASSIGNMENT).submissions]
+    assert sorted(submissions) == sorted([*first, *second])  # exactly one graded submission each
+    assert sorted(p.name for p in (root / "autograded").iterdir()) == sorted([*first, *second])
+    assert len(grader.written) >= 2 * len(first) and grader.read_back() == grader.written
+
+    # The class report of it all, from the PostgreSQL gradebook.
+    page = subprocess.run([sys.executable, "-m", "grading.analytics", ASSIGNMENT, "--root", str(root)], cwd=REPO,
+                          env=dict(ENV, GRADEBOOK_URL=url), capture_output=True, text=True)
+    assert page.returncode == 0, page.stdout + page.stderr
+    html = (root / "class-report" / "index.html").read_text()
+    assert "9 graded submissions" in html and "<script" not in html
+    assert (root / "class-report" / "grades.png").stat().st_size > 1000
+    with Gradebook(url) as gb:
+        failed = {}
+        for submission in gb.find_assignment(ASSIGNMENT).submissions:
+            for grade in submission.notebooks[0].grades:
+                if grade.cell_type == "code" and (grade.auto_score or 0) < grade.max_score:
+                    failed[grade.name] = failed.get(grade.name, 0) + 1
+    suspects = {name for name, n in failed.items() if n > 4.5}
+    assert html.count("suspect: most of the class fails it") == len(suspects), (suspects, failed)
+    for student in second:  # nobody wrote their manual grades: pending
+        assert f"<td>{student}</td>" in html.split("Manual grading pending")[1].split("Not graded")[0]
