@@ -153,7 +153,8 @@ def end_with_parent():
 
 
 def tree_rss(process: psutil.Process) -> int:
-    """Resident memory of a process and all its descendants, in bytes (those gone meanwhile count 0)."""
+    """Resident memory of a process and all its descendants, in bytes (those gone meanwhile count 0; a shared
+    library's pages count in every process that maps it)."""
     total = 0
     for p in [process, *process.children(recursive=True)]:
         try:
@@ -195,7 +196,7 @@ def grade_student(root: str, assignment: str, student: str, regrade: bool, threa
                                 preexec_fn=end_with_parent)
         while proc.poll() is None:
             peak = max(peak, tree_rss(worker))
-            time.sleep(0.2)
+            time.sleep(0.5)
         log.seek(0)
         text = log.read()
     outcome.update(seconds=time.perf_counter() - started, peak_rss_mb=peak / 2**20)

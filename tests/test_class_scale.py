@@ -62,6 +62,7 @@ def all_rows(url):
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
     """Students, submissions, autograded and manual scores, comments, flags: every row, and refused a second time."""
     source = tmp_path / "gradebook.db"

@@ -6,8 +6,8 @@ PYTEST_OPTIONS and PYTEST_ARGS)
 - ``sandboxed``: the tests that grade in the sandbox (the graded class, README's instructor path), one after
   the other;
 - ``hub``: the semester loop through the course's JupyterHub (`make hub-test`; it says why it skipped when
-  the machine does not allow it: not root, no free ports), then the wrong-submission catalogue and the seed
-  sweep;
+  the machine does not allow it: not root, no free ports), then the class at scale (PostgreSQL, a batch on two
+  Dask workers), the wrong-submission catalogue and the seed sweep;
 - ``rest``: everything else (unit tests, nbval, the hand-out, the browser tests of JupyterLab).
 
 The two tests that need the sandbox to themselves (no sandbox process may exist; the sandbox's kernel taken
@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 SANDBOXED = ["tests/test_autograde.py", "tests/test_hostile_submissions.py", "tests/test_lms.py",
              "tests/test_deadlines.py", "tests/test_ui_instructor.py", "tests/test_ui_sanitize.py",
              "tests/test_instructor_path.py"]
-HUB = ["tests/test_hub.py", "tests/test_wrong_submissions.py", "tests/test_seed_sweep.py"]  # the hub loop first
+# the hub loop first, then the class at scale (PostgreSQL, two Dask workers), the catalogue and the seed sweep
+HUB = ["tests/test_hub.py", "tests/test_class_scale.py", "tests/test_wrong_submissions.py", "tests/test_seed_sweep.py"]
 PYTEST = [sys.executable, "-m", "pytest"]
 
 
