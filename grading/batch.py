@@ -340,11 +340,12 @@ def main(argv=None) -> int:
     parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER") or None,
                         help="an existing Dask cluster's scheduler, tcp://host:port (default: $DASK_SCHEDULER)")
     args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be 1 or more")
     root = args.root.resolve()
     url = gradebook_url(root)
     workers = args.workers or (1 if is_sqlite(url) else cores())
-    problem = sqlite_refusal(url, workers, args.scheduler) or (None if args.workers is None or args.workers > 0
-                                                               else "--workers must be 1 or more")
+    problem = sqlite_refusal(url, workers, args.scheduler)
     if problem:
         print(f"nothing graded: {problem}", file=sys.stderr)
         return 1
@@ -376,7 +377,7 @@ def main(argv=None) -> int:
     try:
         rows, status = grade_class(client, root, url, args.assignment, students, args.regrade, threads, backup)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the students graded so far keep their grades; `make autograde` grades the others",
+        print("\ninterrupted: the students graded so far keep their grades; `make autograde` grades the others",
               file=sys.stderr)
         return 130
     finally:

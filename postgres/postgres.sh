@@ -27,6 +27,10 @@ install_server() {
     [ -n "$(server_bin)" ] && return
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+        # the package makes and may start a cluster of its own on port 5432: this course uses only its own
+        pg_lsclusters --no-header 2>/dev/null | awk '$4 == "online" {print $1, $2}' | while read -r version cluster; do
+            pg_ctlcluster "$version" "$cluster" stop
+        done
     fi
     [ -n "$(server_bin)" ] || die "PostgreSQL is missing: install Debian's postgresql (sudo apt-get install postgresql)"
 }
@@ -44,6 +48,7 @@ start() {
     mkdir -p "$STATE"
     # as root, the server's account must pass through to its own folders (and reads nothing else here)
     if [ "$(id -u)" = 0 ]; then chmod 0711 "$STATE"; else chmod 0700 "$STATE"; fi
+    as_owner test -x "$STATE" || die "the postgres account cannot reach $STATE (a folder above it is private): set GAN_POSTGRES_STATE to a folder it can pass through"
     if [ ! -s "$STATE/data/PG_VERSION" ]; then
         install -d -m 0700 "$STATE/data" "$STATE/run"
         local password
