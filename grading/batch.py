@@ -372,11 +372,15 @@ def main(argv=None) -> int:
             print("`nbgrader export` failed: nothing regraded (run it in the course root to see why)", file=sys.stderr)
             return 1
         print(f"before regrading: gradebook copied to {backup}, grades exported to {export}")
-    threads = 1 if args.scheduler else max(1, cores() // workers)
+    # the operator's OMP_NUM_THREADS stands (make test's runs share the cores); else each worker's share of them
+    threads = int(os.environ.get("OMP_NUM_THREADS") or (1 if args.scheduler else max(1, cores() // workers)))
     client = start_cluster(workers, args.scheduler)
     try:
         rows, status = grade_class(client, root, url, args.assignment, students, args.regrade, threads, backup)
     except KeyboardInterrupt:
+        for worker in psutil.Process().children():  # now, not after their gradings: each ends its nbgrader and sandbox
+            if "resource_tracker" not in " ".join(worker.cmdline()):  # multiprocessing's own helper ends by itself
+                worker.kill()
         print("\ninterrupted: the students graded so far keep their grades; `make autograde` grades the others",
               file=sys.stderr)
         return 130
