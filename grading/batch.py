@@ -59,7 +59,6 @@ from grading.gradebook import copy_gradebook, gradebook_url, is_sqlite, shown
 from grading.late import how_late
 from grading.rebuild import GRADING_METADATA
 from grading.sandbox import SubmissionRefusedError, refuse_untrusted, sandbox_problem
-from grading.similarity import class_report
 
 BIN = Path(sys.executable).parent
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # no escape sequences from a log into a terminal or CSV
@@ -259,8 +258,8 @@ def start_cluster(workers: int, scheduler: str):
     from dask.distributed import Client, LocalCluster  # only the batch's client needs the scheduler's machinery
     if scheduler:
         return Client(scheduler)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)  # loopback, any free ports
     return Client(cluster)
 
 
@@ -410,6 +409,7 @@ def main(argv=None) -> int:
     review = [r["student"] for r in rows if r["review"]]
     if review:
         print(f"need a person (formgrader flags them): {', '.join(review)}")
+    from grading.similarity import class_report  # it imports PyTorch: here, not in every worker that imports this module
     integrity = class_report(root, args.assignment)
     with open(root / "integrity_report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["kind", "students", "similarity", "detail"])

@@ -167,9 +167,11 @@ class Grader(threading.Thread):
 
 
 def start_batch(root, url, workers=2):
+    # Ctrl-C's SIGINT as in a terminal, even when this test runs in the background (which ignores it)
     return subprocess.Popen([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root), "--workers",
                              str(workers)], cwd=REPO, env=dict(ENV, GRADEBOOK_URL=url), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(condition, seconds, what):
