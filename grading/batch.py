@@ -55,7 +55,7 @@ import sqlalchemy as sa
 from nbgrader.api import Gradebook, MissingEntry
 from tqdm import tqdm
 
-from grading.gradebook import copy_gradebook, gradebook_url, is_sqlite, shown
+from grading.gradebook import copy_gradebook, gradebook_url, is_sqlite, shown, sqlite_file, venv_path
 from grading.late import how_late
 from grading.rebuild import GRADING_METADATA
 from grading.sandbox import SubmissionRefusedError, refuse_untrusted, sandbox_problem
@@ -100,10 +100,6 @@ def gradebook_is_sound(path: Path) -> bool:
         return False
 
 
-def sqlite_file(url: str) -> Path:
-    return Path(sa.engine.make_url(url).database)
-
-
 def back_up_gradebook(url: str, folder: Path):
     """A consistent, timestamped copy of the gradebook at ``url`` in ``folder`` (gradebook-backups/), as a sqlite file
     whichever the gradebook is; None when a sqlite gradebook does not exist yet."""
@@ -127,7 +123,7 @@ def back_up_gradebook(url: str, folder: Path):
 def nbgrader(root: Path, *args):
     """Run this environment's nbgrader in the course ``root`` (its helper programs first on PATH)."""
     return subprocess.run([str(BIN / "nbgrader"), *args], cwd=root, capture_output=True, text=True,
-                          env=dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}"))
+                          env=dict(os.environ, PATH=venv_path()))
 
 
 def export_grades(root: Path, backup: Path):
@@ -163,31 +159,44 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def finished(root: Path, assignment: str, student: str) -> bool:
-    """Whether the student's graded notebook is there, whole, with the verdicts (grading.verdicts.SaveVerdicts' record):
-    nbgrader writes the notebook once sanitized, and again when every step of autograde is done."""
+def graded_record(root: Path, assignment: str, student: str):
+    """The ``gan_grading`` record of the student's graded notebook ({} when it has none), or None when there is no
+    whole notebook."""
     try:
         nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
     except (OSError, ValueError):
-        return False
-    return "trusted" in nb.metadata.get(GRADING_METADATA, {})
+        return None
+    return nb.metadata.get(GRADING_METADATA, {})
+
+
+def is_finished(record) -> bool:
+    """Whether a graded notebook's record holds the verdicts (grading.verdicts.SaveVerdicts): nbgrader writes the
+    notebook once sanitized, and again when every step of autograde is done."""
+    return record is not None and "trusted" in record
+
+
+def finished(root: Path, assignment: str, student: str) -> bool:
+    return is_finished(graded_record(root, assignment, student))
 
 
 def grade_student(root: str, assignment: str, student: str, regrade: bool, threads: int) -> dict:
     """One task of the batch, on a Dask worker: nbgrader's autograde for ``student`` in the course ``root``, in the
-    sandbox, its kernel on ``threads`` PyTorch/OpenMP threads. {status, reason, seconds, peak_rss_mb}: the peak
-    resident memory of this worker and the grading it ran, together."""
+    sandbox, its kernel on ``threads`` PyTorch/OpenMP threads. {status, reason, seconds, peak_rss_mb, notes, review}:
+    the peak resident memory of this worker and the grading it ran, together; the graded notebook's record in a line
+    each (``record_summary``), read here, where the notebook is."""
     root = Path(root)
-    outcome = {"status": "failed", "reason": "", "seconds": 0.0, "peak_rss_mb": 0.0}
+    outcome = {"status": "failed", "reason": "", "seconds": 0.0, "peak_rss_mb": 0.0, "notes": "", "review": ""}
     refused = refusal(root, assignment, student)
     missing = None if refused else missing_notebook(root, assignment, student)
     if refused or missing:
         return {**outcome, "status": "refused" if refused else "failed", "reason": refused or missing}
-    if not regrade and finished(root, assignment, student):
-        return {**outcome, "status": "skipped", "reason": "already autograded (`make regrade` grades again)"}
+    record = None if regrade else graded_record(root, assignment, student)
+    if is_finished(record):
+        return {**outcome, **record_summary(record), "status": "skipped",
+                "reason": "already autograded (`make regrade` grades again)"}
     # --force: what an unfinished earlier run (a lost worker, an interrupted batch) left is graded from scratch
     command = [str(BIN / "nbgrader"), "autograde", assignment, "--student", student, "--force"]
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, PATH=venv_path(), OMP_NUM_THREADS=str(threads))
     worker = psutil.Process()
     started, peak = time.perf_counter(), 0
     with tempfile.TemporaryFile("w+") as log:
@@ -201,7 +210,7 @@ def grade_student(root: str, assignment: str, student: str, regrade: bool, threa
     outcome.update(seconds=time.perf_counter() - started, peak_rss_mb=peak / 2**20)
     if proc.returncode != 0:
         return {**outcome, "reason": failure_reason(text)}
-    return {**outcome, "status": "graded"}
+    return {**outcome, **record_summary(graded_record(root, assignment, student) or {}), "status": "graded"}
 
 
 def autograded_score(url: str, assignment: str, student: str):
@@ -234,18 +243,13 @@ def missing_notebook(root: Path, assignment: str, student: str):
     return f"no {assignment}.ipynb in the submission: not graded"
 
 
-def record_summary(root: Path, assignment: str, student: str) -> tuple:
-    """What the graded notebook's record says, each in one line ("" when nothing): how the notebook was rebuilt
-    (an answer cell deleted, a cell added or moved) and what needs a person."""
-    try:
-        nb = nbformat.read(root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4)
-    except (OSError, ValueError):
-        return "", ""
-    record = nb.metadata.get(GRADING_METADATA, {})
+def record_summary(record: dict) -> dict:
+    """What a graded notebook's record says, each in one line ("" when nothing): ``notes``, how the notebook was
+    rebuilt (an answer cell deleted, a cell added or moved), and ``review``, what needs a person."""
     parts = [f"needs review: {'; '.join(record.get('needs_review', []))}" if record.get("needs_review") else "",
              f"refuted: {'; '.join(r.split(':')[0] for r in record.get('refuted', []))}" if record.get("refuted") else "",
              f"copied images: {len(record.get('copied_images', []))}" if record.get("copied_images") else ""]
-    return "; ".join(record.get("notes", [])), " | ".join(p for p in parts if p)
+    return {"notes": "; ".join(record.get("notes", [])), "review": " | ".join(p for p in parts if p)}
 
 
 def cores() -> int:
@@ -294,7 +298,7 @@ def report_row(root: Path, url: str, assignment: str, student: str, outcome: dic
         status, reason = "failed", (f"autograded/{student}/{assignment}/ exists but the gradebook has no grades "
                                     "for it: `make regrade` grades it again")
     score, max_score, late = scores or (None, None, "")
-    notes, review = record_summary(root, assignment, student) if scores else ("", "")
+    notes, review = (outcome["notes"], outcome["review"]) if scores else ("", "")
     reason = reason or "; ".join(p for p in (late, notes) if p)
     return {"student": student, "status": status, "score": score, "max_score": max_score,
             "seconds": round(outcome["seconds"], 1), "peak_rss_mb": round(outcome["peak_rss_mb"]),
@@ -316,7 +320,7 @@ def grade_class(client, root: Path, url: str, assignment: str, students: list, r
                 outcome = future.result()
             except Exception as err:  # KilledWorker: the task's workers died allowed-failures times
                 outcome = {"status": "failed", "reason": f"{type(err).__name__}: {err}"[:300], "seconds": 0.0,
-                           "peak_rss_mb": 0.0}
+                           "peak_rss_mb": 0.0, "notes": "", "review": ""}
             future.release()  # a finished task is never run again, whatever becomes of its worker
             if backup and is_sqlite(url) and not gradebook_is_sound(sqlite_file(url)):
                 damaged = restore_gradebook(sqlite_file(url), backup)
@@ -358,7 +362,7 @@ def main(argv=None) -> int:
     if not students:
         print(f"no submissions found in {root / 'submitted'}/*/{args.assignment}/", file=sys.stderr)
         return 1
-    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"  # nbgrader's Gradebook runs alembic by name
+    os.environ["PATH"] = venv_path()  # nbgrader's Gradebook runs alembic by name
     problem = assignment_missing(url, args.assignment)
     if problem:
         print(f"nothing graded: {problem}", file=sys.stderr)

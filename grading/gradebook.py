@@ -35,6 +35,15 @@ def is_sqlite(url: str) -> bool:
     return sa.engine.make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> Path:
+    return Path(sa.engine.make_url(url).database)
+
+
+def venv_path() -> str:
+    """PATH with this environment's programs first: nbgrader runs helper programs (alembic, jupyter) by name."""
+    return f"{BIN}{os.pathsep}{os.environ['PATH']}"
+
+
 def shown(url: str) -> str:
     """The URL without its password, for messages."""
     return unquote(sa.engine.make_url(url).render_as_string(hide_password=True))
@@ -52,7 +61,7 @@ class CopyRefusedError(RuntimeError):
 def copy_gradebook(source_url: str, target_url: str) -> dict:
     """Copy every row of the gradebook at ``source_url`` into the empty one at ``target_url`` (created when missing):
     {table: rows copied}."""
-    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"  # nbgrader finds its schema version with alembic
+    os.environ["PATH"] = venv_path()  # nbgrader finds its schema version with alembic
     source, target = sa.create_engine(source_url), sa.create_engine(target_url)
     try:
         with source.connect() as reading, target.begin() as writing:
@@ -96,7 +105,7 @@ def main(argv=None) -> int:
     if not args.target:
         print("no target: set GRADEBOOK_URL (`make postgres` prints it) or give --to URL", file=sys.stderr)
         return 1
-    if is_sqlite(source) and not Path(sa.engine.make_url(source).database or "").is_file():
+    if is_sqlite(source) and not sqlite_file(source).is_file():
         print(f"no gradebook at {shown(source)}", file=sys.stderr)
         return 1
     try:
