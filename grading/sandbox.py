@@ -20,6 +20,7 @@ Autograde button all read it):
 single-user setup; every notebook graded so is announced in the log. Students' Validate does not use
 any of this (it runs nbgrader's own Execute in their python3 kernel).
 """
+import asyncio
 import json
 import os
 import pwd
@@ -35,7 +36,7 @@ import zmq
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import DeadKernelError
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer
@@ -152,6 +153,18 @@ class SandboxKernelManager(AsyncKernelManager):
         path = self.run_dir / "cgroups" if self.run_dir else None
         return [Path(line) for line in path.read_text().split()] if path and path.exists() else []
 
+    def cpu_seconds(self):
+        """CPU time all processes of the sandbox have used so far, from its cgroup; None where it has no meter."""
+        for cgroup in self.cgroups():
+            try:
+                if (cgroup / "cpuacct.usage").exists():
+                    return int((cgroup / "cpuacct.usage").read_text()) / 1e9
+                if (cgroup / "cpu.stat").exists():
+                    return int(dict(line.split() for line in (cgroup / "cpu.stat").read_text().splitlines())["usage_usec"]) / 1e6
+            except (OSError, KeyError, ValueError):
+                return None
+        return None
+
     def process_limit_hit(self):
         """Whether the pids cgroup has refused a fork or a thread (its pids.events says "max N", N > 0)."""
         events = [cgroup / "pids.events" for cgroup in self.cgroups()]
@@ -231,7 +244,11 @@ class SandboxedExecute(Execute):
 
     max_evidence_bytes = 64 << 20
 
+    # nbgrader's default of 4 s for the kernel's last messages after its reply fails a cell on a busy machine.
+    iopub_timeout = Integer(60).tag(config=True)
+
     def preprocess(self, nb, resources=None, km=None):
+        self._cpu_stop = None
         self._unsandboxed = os.environ.get(UNSANDBOXED_SWITCH) == "1"
         if self._unsandboxed:
             self.log.warning("=" * 78)
@@ -287,6 +304,49 @@ class SandboxedExecute(Execute):
     # coroutine: without this line the limits and GRADING_ENV above never reach sandbox/kernel.sh.
     start_new_kernel = run_sync(async_start_new_kernel)
 
+    def _get_timeout(self, cell):
+        """nbclient's wall-clock wait for a cell: in the sandbox, what is left of the notebook's time, a backstop;
+        the cell's own budget, ``timeout``, is CPU time there (``_hold_to_cpu_budget``)."""
+        if self._unsandboxed or self.timeout is None:
+            return super()._get_timeout(cell)
+        return max(1, round(self._deadline - time.monotonic()))
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        start = None if self._unsandboxed or self.timeout is None else self.km.cpu_seconds()
+        self._over_budget = False
+        watch = asyncio.ensure_future(self._hold_to_cpu_budget(start)) if start is not None else None
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            if watch:
+                watch.cancel()
+        if self._over_budget:  # after the cell's own outputs: a student's clear_output() cannot remove it
+            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=f"over {self.timeout} s of CPU time",
+                                           traceback=[f"CellTimeoutError: the cell used more than {self.timeout} s of "
+                                                      "CPU time and was interrupted"]))
+        return cell
+
+    # nbconvert's preprocess_cell calls the synchronous wrapper, which nbclient binds to its own coroutine.
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _hold_to_cpu_budget(self, start):
+        """Stop a cell whose sandbox has used ``timeout`` s of CPU time since ``start``, however long a busy machine
+        made it wait: interrupt it; kill the kernel if the cell goes on to twice its budget."""
+        for budget in (self.timeout, 2 * self.timeout):
+            used = 0.0
+            while used <= budget:
+                await asyncio.sleep(0.2)
+                now = self.km.cpu_seconds()
+                if now is None:  # the sandbox has ended
+                    return
+                used = now - start
+            if not self._over_budget:
+                self._over_budget = True
+                self.log.error(f"the cell used {used:.0f} s of CPU time, over its budget of {self.timeout} s: interrupting it")
+                await ensure_async(self.km.interrupt_kernel())
+        self._cpu_stop = f"CPU time limit of {self.timeout} s for a cell reached, and the cell went on when interrupted"
+        await ensure_async(self.km.signal_kernel(signal.SIGKILL))
+
     def preprocess_cell(self, cell, resources, index):
         if time.monotonic() > self._deadline:
             raise SandboxLimitError(f"wall-clock limit of {self.notebook_seconds} s for the whole notebook "
@@ -321,6 +381,8 @@ class SandboxedExecute(Execute):
                 os.unlink(entry.path)
 
     def _why_the_kernel_died(self):
+        if self._cpu_stop:
+            return self._cpu_stop
         record = None
         if isinstance(self.km, SandboxKernelManager):
             for _ in range(50):  # kernel.sh records how the sandbox ended as it ends

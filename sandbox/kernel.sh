@@ -19,7 +19,8 @@
 #     kernel sends what cells print over its sockets, where grading/sandbox.py caps it);
 #   - in a cgroup of its own: memory GAN_SANDBOX_MEMORY_BYTES (no swap), GAN_SANDBOX_PROCESSES processes
 #     and threads in all; CPU time GAN_SANDBOX_CPU_SECONDS per process (rlimit); and a wall-clock
-#     backstop, GAN_SANDBOX_WALL_SECONDS, after which the whole sandbox is killed.
+#     backstop, GAN_SANDBOX_WALL_SECONDS, after which the whole sandbox is killed. The cgroup counts the
+#     sandbox's CPU time, which grading/sandbox.py holds each cell to.
 # The limits come from grading.sandbox.SandboxedExecute (configurable in nbgrader_config.py). When the
 # sandbox ends, "EXIT_STATUS OOM_KILLS" goes to RUN_DIR/exit, where SandboxedExecute reads why a kernel died.
 # If nbgrader dies without shutting the kernel down (killed with a batch's worker, grading/batch.py), this script
@@ -101,7 +102,8 @@ for name in "${ALLOWED_ENV[@]}"; do
 done
 
 # Memory (no swap) and processes/threads are capped for the whole sandbox by a cgroup of its own
-# (v1 on this kind of machine, v2 elsewhere); SandboxKernelManager removes it afterwards.
+# (v1 on this kind of machine, v2 elsewhere), which also counts its CPU time (v1: cpuacct; v2: cpu.stat);
+# SandboxKernelManager removes it afterwards.
 memory=${GAN_SANDBOX_MEMORY_BYTES:-$((4 << 30))}
 processes=${GAN_SANDBOX_PROCESSES:-512}
 name=$(basename "$run_dir")
@@ -110,6 +112,12 @@ if [ -d /sys/fs/cgroup/memory ] && [ -d /sys/fs/cgroup/pids ]; then
   pids_cg=/sys/fs/cgroup/pids$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)/$name
   mkdir "$memory_cg" "$pids_cg"
   echo "$memory_cg" >"$run_dir/cgroups"; echo "$pids_cg" >>"$run_dir/cgroups"
+  if [ -d /sys/fs/cgroup/cpuacct ]; then  # the CPU time the sandbox uses, which a cell's budget counts
+    cpu_cg=/sys/fs/cgroup/cpuacct$(awk -F: '$2 ~ /(^|,)cpuacct(,|$)/ {print $3}' /proc/self/cgroup)/$name
+    mkdir "$cpu_cg"
+    echo "$cpu_cg" >>"$run_dir/cgroups"
+    echo $$ >"$cpu_cg/cgroup.procs"
+  fi
   echo "$memory" >"$memory_cg/memory.limit_in_bytes"
   [ -e "$memory_cg/memory.memsw.limit_in_bytes" ] && echo "$memory" >"$memory_cg/memory.memsw.limit_in_bytes"
   echo "$processes" >"$pids_cg/pids.max"

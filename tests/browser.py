@@ -3,7 +3,8 @@
 ``JupyterServer`` starts the venv's ``jupyter lab`` (with nbgrader's extensions) on a free local
 port, serving a temporary folder; ``browser_page`` opens Debian's Chromium through Playwright;
 ``Steps`` saves a screenshot after every step to ``ui-artifacts/<test>/`` and, when a step fails,
-names the screenshot of the failure in the error; ``saved_manual_grade`` waits for what formgrader saved.
+names the screenshot of the failure in the error; ``grade_by_hand`` scores an answer in formgrader and waits for
+what it saved.
 """
 import json
 import os
@@ -114,8 +115,16 @@ class Steps:
         self.page.screenshot(path=str(path))
 
 
-def saved_manual_grade(root, student, grade_id, timeout=15):
-    """(manual score, comment) of one answer in the course's gradebook, once formgrader has saved both."""
+def grade_by_hand(page, root, student, grade_id, score, comment, timeout=60):
+    """Score and comment one answer in formgrader's open grading view, as a grader types them; the
+    (manual score, comment) the gradebook then holds, once formgrader has saved both."""
+    # The inputs are in the page before formgrader has fetched the grades and bound its saving to them:
+    # typed earlier, nothing is saved (seen on a loaded machine).
+    page.wait_for_function("window.formgrader && formgrader.grades.loaded && formgrader.comments.loaded",
+                           timeout=timeout * 1000)
+    page.fill(f"#{grade_id}", str(score))
+    page.fill(f"#{grade_id}-comment", comment)
+    page.locator(f"#{grade_id}-comment").press("Tab")  # formgrader saves on leaving the field
     deadline = time.time() + timeout
     while True:
         with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:

@@ -10,7 +10,7 @@ against each other.
   that the batch after her changed nothing of hers), bob (the untouched release notebook), and broken and
   hostile students beside them (tests/hostile.py).
 - ``forgeries``: students who try to forge their verdicts or their Task 4 figures, or bring their own MNIST.
-- ``limits``: submissions that run into a limit, with a 15 s cell and a 90 s notebook.
+- ``limits``: submissions that run into a limit, with 15 s of CPU time a cell and a 180 s notebook.
 - ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
 - ``unscreened``: two forgeries with the screening switched off (what the trusted re-check alone makes of them).
 - ``deadlines``: a due date, the demo's partial submission within the grace period and a day late, a renamed
@@ -45,7 +45,8 @@ DEMO_PARTIAL = DEMO_ROOT / "submitted" / "demo_partial" / ASSIGNMENT / f"{ASSIGN
 STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's epoch images are black, the instructor's own white
 NOT_GRADED = {"class": {"invalid_json", "plants_links_in_submission", "plants_a_fifo", "links_its_folder"},
               "deadlines": {"renamed_the_notebook", "submitted_nothing"},
-              "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "hogs_wall_clock", "floods_processes"}}
+              "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "hogs_wall_clock", "floods_processes",
+                         "ignores_interrupts"}}
 
 
 def write_epoch_images(folder, shade):
@@ -265,11 +266,12 @@ def sections(source_nb, release_nb, listener_port, base):
             "brings_its_own_mnist": brings_its_own_mnist}),
         Section("limits", config=h.COURSE_LIMITS, students={
             "loops_forever": h.with_code(source_nb, "while True:\n    pass"),
+            "ignores_interrupts": h.with_code(source_nb, h.IGNORES_INTERRUPTS),
             "kills_its_kernel": h.with_code(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
             "hogs_memory": h.with_code(source_nb, "hoard = torch.ones(2 * 2**30)"),
             "hogs_disk": h.with_code(source_nb, "open('hoard.bin', 'wb').write(b'x' * (300 << 20))"),
-            # seven cells of 14 s: past the notebook's 90 s, each within the cell's 15 s
-            "hogs_wall_clock": h.with_code(source_nb, "import time\ntime.sleep(14)", h.EVERY_ANSWER_CELL),
+            # seven cells sleeping 30 s: past the notebook's 180 s, each using no CPU time
+            "hogs_wall_clock": h.with_code(source_nb, "import time\ntime.sleep(30)", h.EVERY_ANSWER_CELL),
             "floods_processes": h.with_code(source_nb, h.PROCESS_FLOOD)}),
         Section("formgrader", students={"demo_complete": demo_student, "demo_partial": demo_student, "mallory": mallory}),
         Section("unscreened", config="c.ScreenStudentCode.enabled = False\n", students={

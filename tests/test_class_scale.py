@@ -65,15 +65,18 @@ def all_rows(url):
 @pytest.mark.slow
 def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
     """Students, submissions, autograded and manual scores, comments, flags: every row, and refused a second time."""
-    source = tmp_path / "gradebook.db"
-    shutil.copy(REPO / "demo" / "gradebook.db", source)
-    with Gradebook(f"sqlite:///{source}") as gb:  # what graders add by hand in formgrader
-        notebook = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "demo_partial")
-        for grade in notebook.grades:
-            grade.manual_score, grade.extra_credit = grade.max_score / 2, 0.5
-        for comment in notebook.comments:
-            comment.manual_comment = f"read by the TA: {comment.name} ünïcode"
-        notebook.flagged = True
+    source = new_course(tmp_path) / "gradebook.db"
+    with Gradebook(f"sqlite:///{source}") as gb:  # two graded students, and what graders add by hand in formgrader
+        for n, student in enumerate(["zoë", "li_wei"]):
+            gb.add_student(student, first_name=student.title(), email=f"{n}@example.edu")
+            submission = gb.add_submission(ASSIGNMENT, student)
+            notebook = submission.notebooks[0]
+            for grade in notebook.grades:
+                grade.auto_score = grade.max_score * n
+                grade.manual_score, grade.extra_credit = grade.max_score / 2, 0.5
+            for comment in notebook.comments:
+                comment.auto_comment, comment.manual_comment = "graded", f"read by the TA: {comment.name} ünïcode"
+            notebook.flagged = bool(n)
         gb.db.commit()
         expected = {s.student_id: (s.score, s.max_score, s.needs_manual_grade) for s in gb.find_assignment(ASSIGNMENT).submissions}
     before = source.read_bytes()

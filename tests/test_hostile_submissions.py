@@ -6,7 +6,7 @@ instructor's command (grading/batch.py, `make autograde`) with students' code in
 and hostile students beside her. Each hostile student must end with the expected status, score or reason;
 alice's grades and files, the gradebook, the course's source/ and the repository must be exactly as before,
 and no process of the sandbox user may be left. The submissions that run into a time limit sit in a section
-with short limits (a 15 s cell, a 90 s notebook).
+with short limits (15 s of CPU time a cell, a 180 s notebook).
 
 Students who try to forge their verdicts are caught layer by layer: by the screening of their code (needs
 review, 0 points: grading/screening.py), and, in a section with the screening switched off, by the trusted
@@ -75,8 +75,9 @@ def test_the_batch_completes_and_reports_what_could_not_be_graded(graded_class, 
     ("invalid_json", "NotJSONError"),
     ("hogs_memory", "memory limit of 4 GiB reached"),
     ("hogs_disk", "disk limit of 200 MB reached"),
-    ("hogs_wall_clock", "wall-clock limit of 90 s for the whole notebook reached"),
+    ("hogs_wall_clock", "wall-clock limit of 180 s for the whole notebook reached"),
     ("floods_processes", "process limit of 512 processes and threads reached"),
+    ("ignores_interrupts", "CPU time limit of 15 s for a cell reached, and the cell went on when interrupted"),
 ])
 def test_each_limit_ends_the_grading_with_its_reason(graded_class, student, reason):
     report = graded_class.report[student]

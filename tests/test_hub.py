@@ -32,7 +32,7 @@ import pytest
 from playwright.sync_api import expect
 from nbgrader.api import Gradebook
 
-from browser import Steps, chromium, saved_manual_grade
+from browser import Steps, chromium, grade_by_hand
 from conftest import ASSIGNMENT, REPO, sandbox_lock
 from grading.demo import filled
 from graded_class import DEMO_PARTIAL, DEMO_RESULTS
@@ -289,10 +289,7 @@ def score_task4(grader, student, score, comment):
         page.click("#toggle_names")
         page.click(f"a.name-shown >> text={student}")
         page.wait_for_selector("#task4_answer", timeout=60_000)
-        page.fill("#task4_answer", str(score))
-        page.fill("#task4_answer-comment", comment)
-        page.locator("#task4_answer-comment").press("Tab")  # formgrader saves on leaving the field
-        assert saved_manual_grade(COURSE_ROOT, student, "task4_answer") == (score, comment)
+        assert grade_by_hand(page, COURSE_ROOT, student, "task4_answer", score, comment) == (score, comment)
 
 
 def fetch_feedback(student):

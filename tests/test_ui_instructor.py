@@ -5,7 +5,7 @@ nbgrader, is served by JupyterLab with formgrader.
 """
 import pytest
 
-from browser import JupyterServer, Steps, browser_page, saved_manual_grade
+from browser import JupyterServer, Steps, browser_page, grade_by_hand
 from conftest import ASSIGNMENT, graded_notebook
 from grading.rebuild import GRADING_METADATA
 
@@ -56,7 +56,5 @@ def test_instructor_grades_task4_in_formgrader(formgrader):
             for epoch in ("10", "20", "30"):  # the table under the images carries the grader's figures of the student's run
                 assert f"epoch {epoch}, your run" in text and f"{figures[epoch]['fid']:.1f}" in text
         with steps("score the Task 4 answer"):
-            page.fill("#task4_answer", "3")
-            page.fill("#task4_answer-comment", "Good comparison; cite the FID.")
-            page.locator("#task4_answer-comment").press("Tab")  # formgrader saves on leaving the field
-            assert saved_manual_grade(formgrader.root, "demo_complete", "task4_answer") == (3.0, "Good comparison; cite the FID.")
+            assert grade_by_hand(page, formgrader.root, "demo_complete", "task4_answer", 3, "Good comparison; cite the FID.") \
+                == (3.0, "Good comparison; cite the FID.")

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from browser import JupyterServer, Steps, browser_page, saved_manual_grade
+from browser import JupyterServer, Steps, browser_page, grade_by_hand
 from conftest import ASSIGNMENT, VENV_BIN, nbgrader
 from hostile import CODE, STUDENT, XSS
 
@@ -94,10 +94,8 @@ def test_formgrader_view_runs_no_student_script(course):
         with steps("no student script ran, her content is shown"):
             check_view(page, course)
         with steps("score her Task 1 answer"):
-            page.fill("#task1_answer", "1")
-            page.fill("#task1_answer-comment", "Answer in words, not script.")
-            page.locator("#task1_answer-comment").press("Tab")  # formgrader saves on leaving the field
-            assert saved_manual_grade(course.root, STUDENT, "task1_answer") == (1.0, "Answer in words, not script.")
+            assert grade_by_hand(page, course.root, STUDENT, "task1_answer", 1, "Answer in words, not script.") \
+                == (1.0, "Answer in words, not script.")
 
 
 def test_feedback_runs_no_student_script(course):

@@ -13,8 +13,8 @@ PYTEST_OPTIONS and PYTEST_ARGS)
 The two tests that need the sandbox to themselves (no sandbox process may exist; the sandbox's kernel taken
 away for a moment) and the hub's autograde keep apart through ``conftest.sandbox_lock``. Each run has its own
 temporary folder and every kernel one PyTorch thread, so that the runs do not spin against each other on 2
-cores. Each run's output goes to test-logs/<run>.log and is printed when that run ends; the exit status is the
-first failure's. (pytest-xdist's ``--dist loadgroup`` would do this, but with pytest 9 it does not keep a group
+cores. Each run's output (with its 12 slowest steps) goes to test-logs/<run>.log and is printed when that run
+ends; the exit status is the first failure's. (pytest-xdist's ``--dist loadgroup`` would do this, but with pytest 9 it does not keep a group
 on one worker.)
 """
 import os
@@ -44,7 +44,7 @@ def main(options):
     started, procs = time.monotonic(), {}
     for name, selection in runs.items():
         log = open(logs / f"{name}.log", "w")
-        procs[name] = (subprocess.Popen([*PYTEST, f"--basetemp=/tmp/gan-tests-{name}", *options, *selection], cwd=REPO,
+        procs[name] = (subprocess.Popen([*PYTEST, f"--basetemp=/tmp/gan-tests-{name}", "--durations=12", *options, *selection], cwd=REPO,
                                         env=env, stdout=log, stderr=subprocess.STDOUT), log)
         print(f"started the {name} tests (log: test-logs/{name}.log)", flush=True)
     status = 0
