@@ -154,15 +154,16 @@ class SandboxKernelManager(AsyncKernelManager):
         return [Path(line) for line in path.read_text().split()] if path and path.exists() else []
 
     def cpu_seconds(self):
-        """CPU time all processes of the sandbox have used so far, from its cgroup; None where it has no meter."""
-        for cgroup in self.cgroups():
-            try:
+        """CPU time all processes of the sandbox have used so far, from its cgroup; None where it has no meter
+        (kernel.sh found no cpuacct cgroup) or the sandbox is gone."""
+        try:
+            for cgroup in self.cgroups():
                 if (cgroup / "cpuacct.usage").exists():
                     return int((cgroup / "cpuacct.usage").read_text()) / 1e9
                 if (cgroup / "cpu.stat").exists():
                     return int(dict(line.split() for line in (cgroup / "cpu.stat").read_text().splitlines())["usage_usec"]) / 1e6
-            except (OSError, KeyError, ValueError):
-                return None
+        except (OSError, KeyError, ValueError):
+            return None
         return None
 
     def process_limit_hit(self):
@@ -244,7 +245,9 @@ class SandboxedExecute(Execute):
 
     max_evidence_bytes = 64 << 20
 
-    # nbgrader's default of 4 s for the kernel's last messages after its reply fails a cell on a busy machine.
+    cell_wall_factor = Integer(10, help="A cell's wall-clock backstop, in multiples of its CPU time budget "
+                                        "(``Execute.timeout``, CPU seconds per kernel thread).").tag(config=True)
+    # nbclient's default of 4 s for the kernel's last messages after its reply fails a cell on a busy machine.
     iopub_timeout = Integer(60).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
@@ -298,51 +301,62 @@ class SandboxedExecute(Execute):
         if self._staging:  # unsandboxed: the kernel gets a folder of its own for the evidence
             limits["GAN_EVIDENCE_DIR"] = self._staging
         kwargs.setdefault("env", {**os.environ, **{name: str(value) for name, value in limits.items()}})
+        self._threads = int(kwargs["env"].get("OMP_NUM_THREADS") or os.cpu_count())  # PyTorch's threads in the kernel
         await super().async_start_new_kernel(**kwargs)
+        if not self._unsandboxed and self.km.cpu_seconds() is None:
+            self.log.warning("no CPU meter for the sandbox (no cpuacct cgroup): a cell's time limit is wall-clock time")
 
     # nbconvert's preprocess() starts the kernel through the synchronous wrapper, which nbclient binds to its own
     # coroutine: without this line the limits and GRADING_ENV above never reach sandbox/kernel.sh.
     start_new_kernel = run_sync(async_start_new_kernel)
 
+    def _cpu_budget(self):
+        """The CPU seconds a cell may use in the sandbox: ``timeout`` on each of the kernel's threads; None where
+        the cell's time is wall-clock time (unsandboxed, no budget set, or no CPU meter in this sandbox)."""
+        if self._unsandboxed or not self.timeout or self.timeout <= 0 or self.km.cpu_seconds() is None:
+            return None
+        return self.timeout * self._threads
+
     def _get_timeout(self, cell):
-        """nbclient's wall-clock wait for a cell: in the sandbox, what is left of the notebook's time, a backstop;
-        the cell's own budget, ``timeout``, is CPU time there (``_hold_to_cpu_budget``)."""
-        if self._unsandboxed or self.timeout is None:
+        """nbclient's wall-clock wait for a cell: with a CPU budget, a backstop of ``cell_wall_factor`` times
+        ``timeout`` (a cell that waits and computes nothing), within the notebook's time left."""
+        if self._cpu_budget() is None:
             return super()._get_timeout(cell)
-        return max(1, round(self._deadline - time.monotonic()))
+        return max(1, round(min(self.cell_wall_factor * self.timeout, self._deadline - time.monotonic())))
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        start = None if self._unsandboxed or self.timeout is None else self.km.cpu_seconds()
-        self._over_budget = False
-        watch = asyncio.ensure_future(self._hold_to_cpu_budget(start)) if start is not None else None
+        budget, self._over_budget = self._cpu_budget(), False
+        if budget is None:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        watch = asyncio.ensure_future(self._hold_to(budget, self.km.cpu_seconds()))
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
-            if watch:
-                watch.cancel()
+            if watch.done() and watch.exception():
+                raise watch.exception()  # fail closed: a cell whose budget went unwatched is not graded
+            watch.cancel()
         if self._over_budget:  # after the cell's own outputs: a student's clear_output() cannot remove it
-            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=f"over {self.timeout} s of CPU time",
-                                           traceback=[f"CellTimeoutError: the cell used more than {self.timeout} s of "
-                                                      "CPU time and was interrupted"]))
+            cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=f"over {budget} s of CPU time",
+                                           traceback=[f"CellTimeoutError: the cell used more than {budget} s of CPU "
+                                                      f"time ({self.timeout} s on each of the kernel's {self._threads} "
+                                                      f"threads) and was interrupted"]))
         return cell
 
     # nbconvert's preprocess_cell calls the synchronous wrapper, which nbclient binds to its own coroutine.
     execute_cell = run_sync(async_execute_cell)
 
-    async def _hold_to_cpu_budget(self, start):
-        """Stop a cell whose sandbox has used ``timeout`` s of CPU time since ``start``, however long a busy machine
+    async def _hold_to(self, budget, start):
+        """Stop a cell whose sandbox has used ``budget`` s of CPU time since ``start``, however long a busy machine
         made it wait: interrupt it; kill the kernel if the cell goes on to twice its budget."""
-        for budget in (self.timeout, 2 * self.timeout):
+        for limit in (budget, 2 * budget):
             used = 0.0
-            while used <= budget:
+            while used <= limit:
                 await asyncio.sleep(0.2)
                 now = self.km.cpu_seconds()
-                if now is None:  # the sandbox has ended
-                    return
-                used = now - start
+                used = used if now is None else now - start  # None: the sandbox ended (nbclient sees it) or a read failed
             if not self._over_budget:
                 self._over_budget = True
-                self.log.error(f"the cell used {used:.0f} s of CPU time, over its budget of {self.timeout} s: interrupting it")
+                self.log.error(f"the cell used {used:.0f} s of CPU time, over its budget of {budget} s: interrupting it")
                 await ensure_async(self.km.interrupt_kernel())
         self._cpu_stop = f"CPU time limit of {self.timeout} s for a cell reached, and the cell went on when interrupted"
         await ensure_async(self.km.signal_kernel(signal.SIGKILL))

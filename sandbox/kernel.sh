@@ -78,6 +78,19 @@ expose "$data"
 # can be made (as root, bwrap's --unshare-user would map the user to real root).
 uid=$(id -u "$user" 2>/dev/null) || fail "the user $user is missing: run \`make sandbox\`"
 gid=$(id -g "$user")
+# From the first mount on, nbgrader's death (SIGHUP) undoes what this script has set up.
+orphaned() {  # nbgrader is gone: what grading.sandbox.SandboxKernelManager would have cleaned up, done here
+  [ -z "${sandbox:-}" ] || kill -KILL "$sandbox" 2>/dev/null || true  # timeout; bwrap dies with it, and every process of its pid namespace
+  [ -z "${sandbox:-}" ] || wait "$sandbox" 2>/dev/null || true
+  umount --lazy "$run_dir/ipc" "$run_dir/evidence" 2>/dev/null || true
+  for cgroup in $(cat "$run_dir/cgroups" 2>/dev/null); do
+    echo $$ >"$(dirname "$cgroup")/cgroup.procs" || true  # out of the cgroup, so that it can be removed
+    for _ in $(seq 50); do rmdir "$cgroup" 2>/dev/null && break; sleep 0.1; done
+  done
+  rm -rf "$run_dir"
+  exit 129
+}
+trap orphaned HUP
 mount -t tmpfs -o "size=1m,nr_inodes=64,mode=0700,uid=$uid,gid=$gid" gan-sandbox-ipc "$run_dir/ipc"
 # The hidden tests' evidence for the trusted re-check (helpers/evidence.py), taken away after each cell.
 mount -t tmpfs -o "size=64m,nr_inodes=64,mode=0700,uid=$uid,gid=$gid" gan-sandbox-evidence "$run_dir/evidence"
@@ -148,18 +161,6 @@ prlimit --cpu="${GAN_SANDBOX_CPU_SECONDS:-1200}" --core=0 -- timeout --foregroun
   bwrap "${args[@]}" "${drop[@]}" sh -c "$start" sh "$venv/bin/python" -m ipykernel_launcher -f "$connection_file" \
   </dev/null >/dev/null 2>&1 &
 sandbox=$!
-orphaned() {  # nbgrader is gone: what grading.sandbox.SandboxKernelManager would have cleaned up, done here
-  kill -KILL "$sandbox" 2>/dev/null || true  # timeout; bwrap dies with it, and every process of its pid namespace
-  wait "$sandbox" 2>/dev/null || true
-  umount --lazy "$run_dir/ipc" "$run_dir/evidence" 2>/dev/null || true
-  for cgroup in $(cat "$run_dir/cgroups" 2>/dev/null); do
-    echo $$ >"$(dirname "$cgroup")/cgroup.procs"  # out of the cgroup, so that it can be removed
-    for _ in $(seq 50); do rmdir "$cgroup" 2>/dev/null && break; sleep 0.1; done
-  done
-  rm -rf "$run_dir"
-  exit 129
-}
-trap orphaned HUP
 wait "$sandbox" || status=$?
 [ "$status" = 137 ] && [ "$SECONDS" -ge "$wall" ] && status=124  # timeout's own KILL: the wall-clock backstop
 echo "$status $(oom_kills)" >"$run_dir/exit"
