@@ -22,6 +22,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.kernel_name = "python3"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
+c.Execute.iopub_timeout = 60  # a cell's last outputs after its reply: nbclient's 4 s fail a cell on a busy machine
 c.LimitOutput.max_lines = 1000
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

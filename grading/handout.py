@@ -34,7 +34,8 @@ DATA_FILES = ["MD5SUMS.txt", "train-images-idx3-ubyte.gz", "train-labels-idx1-ub
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 # Validate runs the notebook's short profile: its training cell takes about 10 s on an idle core, tens of seconds on
 # a slow laptop or a busy hub, where nbgrader's default of 30 s a cell would fail a correct solution
-STUDENT_CONFIG = "c = get_config()  # noqa: F821\nc.Execute.timeout = 300  # seconds a cell may take in Validate\n"
+STUDENT_CONFIG = ("c = get_config()  # noqa: F821\nc.Execute.timeout = 300  # seconds a cell may take in Validate\n"
+                  "c.Execute.iopub_timeout = 60  # seconds for a cell's last outputs after it ends (a busy laptop)\n")
 EDITABLE_INSTALL = "-e ."  # the repository's requirements.txt installs helpers/ (and grading/) from the clone
 STUDENT_PACKAGE = """\
 [build-system]

@@ -22,7 +22,7 @@ def checked(cell) -> bool:
 def record(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     # Errors are let through only in the cells nbval skips too (Validate's results/ reminder, which fails here).
-    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+    NotebookClient(nb, timeout=600, iopub_timeout=60, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     failed = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and "nbval-skip" not in cell.metadata.get("tags", [])
               and any(output.output_type == "error" for output in cell.outputs)]

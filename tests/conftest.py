@@ -33,6 +33,12 @@ for name in ("GRADEBOOK_URL", "DASK_SCHEDULER"):
     os.environ.pop(name, None)
 
 
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if hasattr(item, "output_timeout"):  # nbval's cells wait 5 s for each output: too short on a busy machine
+            item.output_timeout = 60
+
+
 @contextmanager
 def sandbox_lock(exclusive=False):
     """Grading in the sandbox (shared), or the sandbox to this test alone (exclusive: no sandbox process may

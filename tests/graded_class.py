@@ -10,7 +10,8 @@ against each other.
   that the batch after her changed nothing of hers), bob (the untouched release notebook), and broken and
   hostile students beside them (tests/hostile.py).
 - ``forgeries``: students who try to forge their verdicts or their Task 4 figures, or bring their own MNIST.
-- ``limits``: submissions that run into a limit, with 15 s of CPU time a cell and a 180 s notebook.
+- ``limits``: submissions that run into a limit, with 15 s of CPU time a cell; ``wall_clock``: one that sleeps
+  past a 180 s notebook.
 - ``formgrader``: the two demo students and mallory (script payloads), for the browser tests.
 - ``unscreened``: two forgeries with the screening switched off (what the trusted re-check alone makes of them).
 - ``deadlines``: a due date, the demo's partial submission within the grace period and a day late, a renamed
@@ -45,8 +46,8 @@ DEMO_PARTIAL = DEMO_ROOT / "submitted" / "demo_partial" / ASSIGNMENT / f"{ASSIGN
 STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's epoch images are black, the instructor's own white
 NOT_GRADED = {"class": {"invalid_json", "plants_links_in_submission", "plants_a_fifo", "links_its_folder"},
               "deadlines": {"renamed_the_notebook", "submitted_nothing"},
-              "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "hogs_wall_clock", "floods_processes",
-                         "ignores_interrupts"}}
+              "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "floods_processes", "ignores_interrupts"},
+              "wall_clock": {"hogs_wall_clock"}}
 
 
 def write_epoch_images(folder, shade):
@@ -270,9 +271,10 @@ def sections(source_nb, release_nb, listener_port, base):
             "kills_its_kernel": h.with_code(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
             "hogs_memory": h.with_code(source_nb, "hoard = torch.ones(2 * 2**30)"),
             "hogs_disk": h.with_code(source_nb, "open('hoard.bin', 'wb').write(b'x' * (300 << 20))"),
-            # seven cells sleeping 30 s: past the notebook's 180 s, each using no CPU time
-            "hogs_wall_clock": h.with_code(source_nb, "import time\ntime.sleep(30)", h.EVERY_ANSWER_CELL),
             "floods_processes": h.with_code(source_nb, h.PROCESS_FLOOD)}),
+        # seven cells sleeping 30 s: past the notebook's 180 s, each using no CPU time
+        Section("wall_clock", config=h.COURSE_WALL_CLOCK, students={
+            "hogs_wall_clock": h.with_code(source_nb, "import time\ntime.sleep(30)", h.EVERY_ANSWER_CELL)}),
         Section("formgrader", students={"demo_complete": demo_student, "demo_partial": demo_student, "mallory": mallory}),
         Section("unscreened", config="c.ScreenStudentCode.enabled = False\n", students={
             "unscreened_ast_forgery": h.forged(release_nb, source_nb, h.FORGERIES["forges_with_an_ast_transformer"]),

@@ -40,7 +40,7 @@ def as_autograde_runs(submission):
 def _run_in_one_kernel(jobs, base):
     """{name: (executed notebook, evidence folder)} for ``jobs`` [(name, notebook, seed)], one after the other."""
     env = {**os.environ, "NBGRADER_EXECUTION": "autograde", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", **GRADING_ENV}
-    client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, kernel_name="python3", allow_errors=True,
+    client = NotebookClient(nbformat.v4.new_notebook(), timeout=300, iopub_timeout=60, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(base)}})
     runs = {}
     with client.setup_kernel(env=env):

@@ -91,7 +91,7 @@ def test_no_path_means_no_checkpoint(tmp_path):
 def run_notebook(nb, folder):
     """Run ``nb`` (short run) in a fresh kernel in ``folder``; return the training cell's output and the final grid."""
     nb = copy.deepcopy(nb)  # tests may fail (the bug; results/ of no full run): the training cell must not
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}).execute()
+    NotebookClient(nb, timeout=300, iopub_timeout=60, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}).execute()
     training = nbgrader_cells(nb)["run_training"]
     assert not [o for o in training.outputs if o.output_type == "error"], training.outputs
     log = "".join(o.get("text", "") for o in training.outputs)

