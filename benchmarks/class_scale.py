@@ -100,7 +100,7 @@ def main():
     parser.add_argument("--students", type=int, default=200)
     args = parser.parse_args()
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    env.pop("OMP_NUM_THREADS", None)  # the batch gives each kernel one thread
+    env.pop("OMP_NUM_THREADS", None)  # the batch gives each worker its share of the cores
     source_nb = nbformat.read(SOURCE_NB, as_version=4)
     menu = kinds(source_nb)
     students = {f"{i:04d}-{menu[i % len(menu)][0]}": menu[i % len(menu)][1] for i in range(args.students)}

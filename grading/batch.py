@@ -17,8 +17,9 @@ go to integrity_report.csv. Exits 1 if any submission could not be graded, after
 
 Each student is one task (``grade_student``) on a ``dask.distributed`` cluster: a LocalCluster of ``--workers``
 processes (default: one per core on PostgreSQL, one on sqlite), or the cluster at ``--scheduler`` / $DASK_SCHEDULER
-(whose workers must see the course folder at the same path). Every nbgrader run gives its kernel one
-PyTorch/OpenMP thread (or $OMP_NUM_THREADS), so that workers do not spin against each other. A task whose worker is lost (killed, out of memory) runs again on another worker (Dask's
+(whose workers must see the course folder at the same path). Every nbgrader run gets the cores of its worker as
+PyTorch/OpenMP threads (one each when the workers fill the machine, and on a cluster), so that workers do not spin
+against each other. A task whose worker is lost (killed, out of memory) runs again on another worker (Dask's
 ``allowed-failures``); the nbgrader run of a lost worker ends with it, and its sandbox with nbgrader
 (sandbox/kernel.sh). A student is finished when
 the graded notebook is written with its verdicts (nbgrader's last step): a batch that was interrupted (Ctrl-C, the machine, a
@@ -374,9 +375,9 @@ def main(argv=None) -> int:
             print("`nbgrader export` failed: nothing regraded (run it in the course root to see why)", file=sys.stderr)
             return 1
         print(f"before regrading: gradebook copied to {backup}, grades exported to {export}")
-    # one thread a kernel: a grading keeps about one core busy with its kernel's one thread (the trusted re-check
-    # runs beside it), and OpenMP teams on shared cores spin against each other
-    threads = int(os.environ.get("OMP_NUM_THREADS") or 1)
+    # the operator's OMP_NUM_THREADS stands (make test's runs share the cores); else each worker's share of them:
+    # one worker grades faster on all cores, and OpenMP teams on shared cores spin against each other
+    threads = int(os.environ.get("OMP_NUM_THREADS") or (1 if args.scheduler else max(1, cores() // workers)))
     client = start_cluster(workers, args.scheduler)
     try:
         rows, status = grade_class(client, root, url, args.assignment, students, args.regrade, threads, backup)

@@ -247,8 +247,6 @@ class SandboxedExecute(Execute):
 
     cell_wall_factor = Integer(10, help="A cell's wall-clock backstop, in multiples of its CPU time budget "
                                         "(``Execute.timeout``, CPU seconds per kernel thread).").tag(config=True)
-    # nbclient's default of 4 s for the kernel's last messages after its reply fails a cell on a busy machine.
-    iopub_timeout = Integer(60).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._cpu_stop = None

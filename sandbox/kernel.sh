@@ -27,7 +27,8 @@
 # gets SIGHUP (its parent-death signal, set by re-running it through setpriv) and ends the sandbox itself, removing
 # its mounts, cgroups and run folder: no sandbox outlives its grader.
 set -euo pipefail
-[ -n "${GAN_SANDBOX_WATCHED:-}" ] || GAN_SANDBOX_WATCHED=1 exec setpriv --pdeathsig HUP -- "$0" "$@"
+# SIGHUP back to its default first: under `nohup make autograde` it arrives ignored, and bash cannot trap it then.
+[ -n "${GAN_SANDBOX_WATCHED:-}" ] || GAN_SANDBOX_WATCHED=1 exec env --default-signal=HUP setpriv --pdeathsig HUP -- "$0" "$@"
 connection_file=$1
 run_dir=$(dirname "$connection_file")
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -80,7 +81,8 @@ uid=$(id -u "$user" 2>/dev/null) || fail "the user $user is missing: run \`make 
 gid=$(id -g "$user")
 # From the first mount on, nbgrader's death (SIGHUP) undoes what this script has set up.
 orphaned() {  # nbgrader is gone: what grading.sandbox.SandboxKernelManager would have cleaned up, done here
-  [ -z "${sandbox:-}" ] || kill -KILL "$sandbox" 2>/dev/null || true  # timeout; bwrap dies with it, and every process of its pid namespace
+  # timeout; bwrap dies with it, and every process of its pid namespace
+  [ -z "${sandbox:-}" ] || kill -KILL "$sandbox" 2>/dev/null || true
   [ -z "${sandbox:-}" ] || wait "$sandbox" 2>/dev/null || true
   umount --lazy "$run_dir/ipc" "$run_dir/evidence" 2>/dev/null || true
   for cgroup in $(cat "$run_dir/cgroups" 2>/dev/null); do

@@ -169,12 +169,18 @@ class Grader(threading.Thread):
         return found
 
 
+def as_under_nohup():
+    """Ctrl-C's SIGINT as in a terminal, even when this test runs in the background (which ignores it); SIGHUP
+    ignored, as `nohup make autograde` starts a long batch (the sandbox's cleanup when its grader dies must not
+    depend on it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
 def start_batch(root, url, workers=2):
-    # Ctrl-C's SIGINT as in a terminal, even when this test runs in the background (which ignores it)
     return subprocess.Popen([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root), "--workers",
                              str(workers)], cwd=REPO, env=dict(ENV, GRADEBOOK_URL=url), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=as_under_nohup)
 
 
 def wait_for(condition, seconds, what):
