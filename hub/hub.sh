@@ -156,12 +156,19 @@ stop() {
         kill -KILL "$pid" 2>/dev/null || true
     fi
     [ -f "$STATE/private/proxy.pid" ] && kill "$(cat "$STATE/private/proxy.pid")" 2>/dev/null || true
+    local user left=()
     if [ -f "$STATE/private/accounts" ]; then
         while read -r user; do
-            pkill -KILL -u "$user" 2>/dev/null || true
-            userdel --remove "$user" 2>/dev/null || true
+            for _ in $(seq 1 50); do  # a killed process holds its account until it is reaped
+                id "$user" >/dev/null 2>&1 || break
+                pkill -KILL -u "$user" 2>/dev/null || true
+                userdel --remove "$user" 2>/dev/null || sleep 0.2
+            done
+            if id "$user" >/dev/null 2>&1; then left+=("$user"); fi
         done < "$STATE/private/accounts"
     fi
+    # the list of the hub's accounts stays until they are gone, so that a second stop removes them
+    [ ${#left[@]} = 0 ] || die "could not remove the accounts ${left[*]} (their processes did not end): run it again"
     if [ "${HUB_KEEP_ENV:-0}" = 1 ]; then
         find "$STATE" -mindepth 1 -maxdepth 1 ! -name venv ! -name node_modules -exec rm -rf {} +
     else

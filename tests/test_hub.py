@@ -108,9 +108,11 @@ def hub():
         passwords = dict(line.split() for line in (STATE / "private" / "passwords").read_text().splitlines())
         yield f"http://127.0.0.1:{port}", passwords
     finally:
+        accounts = (STATE / "private" / "accounts").read_text().split() if started.returncode == 0 else []
         stopped = subprocess.run(["bash", "hub/hub.sh", "stop"], cwd=REPO, env=env, capture_output=True, text=True)
         assert stopped.returncode == 0, stopped.stderr
-        assert subprocess.run(["id", "student1"], capture_output=True).returncode != 0, "hub-stop left an account"
+        left = [user for user in accounts if subprocess.run(["id", user], capture_output=True).returncode == 0]
+        assert not left, f"hub-stop left the accounts {left}"
 
 
 class Person:
