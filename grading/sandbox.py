@@ -301,29 +301,35 @@ class SandboxedExecute(Execute):
         kwargs.setdefault("env", {**os.environ, **{name: str(value) for name, value in limits.items()}})
         self._threads = int(kwargs["env"].get("OMP_NUM_THREADS") or os.cpu_count())  # PyTorch's threads in the kernel
         await super().async_start_new_kernel(**kwargs)
-        if not self._unsandboxed and self.km.cpu_seconds() is None:
-            self.log.warning("no CPU meter for the sandbox (no cpuacct cgroup): a cell's time limit is wall-clock time")
 
     # nbconvert's preprocess() starts the kernel through the synchronous wrapper, which nbclient binds to its own
     # coroutine: without this line the limits and GRADING_ENV above never reach sandbox/kernel.sh.
     start_new_kernel = run_sync(async_start_new_kernel)
 
-    def _cpu_budget(self):
-        """The CPU seconds a cell may use in the sandbox: ``timeout`` on each of the kernel's threads; None where
-        the cell's time is wall-clock time (unsandboxed, no budget set, or no CPU meter in this sandbox)."""
-        if self._unsandboxed or not self.timeout or self.timeout <= 0 or self.km.cpu_seconds() is None:
-            return None
-        return self.timeout * self._threads
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        # The CPU seconds a cell may use in the sandbox, ``timeout`` on each of the kernel's threads; None where a
+        # cell's time is wall-clock time (unsandboxed, no limit set, or no CPU meter in this sandbox). Known once
+        # the kernel answers: kernel.sh has made its cgroups by then.
+        self._cpu_budget = None
+        if not self._unsandboxed and self.timeout and self.timeout > 0:
+            if self.km.cpu_seconds() is None:
+                self.log.warning("no CPU meter for the sandbox (no cpuacct cgroup): a cell's time limit is wall-clock time")
+            else:
+                self._cpu_budget = self.timeout * self._threads
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # as start_new_kernel above
 
     def _get_timeout(self, cell):
         """nbclient's wall-clock wait for a cell: with a CPU budget, a backstop of ``cell_wall_factor`` times
         ``timeout`` (a cell that waits and computes nothing), within the notebook's time left."""
-        if self._cpu_budget() is None:
+        if self._cpu_budget is None:
             return super()._get_timeout(cell)
         return max(1, round(min(self.cell_wall_factor * self.timeout, self._deadline - time.monotonic())))
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        budget, self._over_budget = self._cpu_budget(), False
+        budget, self._over_budget = self._cpu_budget, False
         if budget is None:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         watch = asyncio.ensure_future(self._hold_to(budget, self.km.cpu_seconds()))
