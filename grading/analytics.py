@@ -34,6 +34,9 @@ def class_figures(url: str, assignment: str) -> dict:
         tests = {}
         for submission in graded:
             student = submission.student_id
+            if all(grade.auto_score is None and grade.manual_score is None
+                   for notebook in submission.notebooks for grade in notebook.grades):
+                continue  # entered by an autograde that did not finish (failed, needs regrade): no score, not a 0
             scores[student], max_score = submission.score, max(max_score, submission.max_score)
             for notebook in submission.notebooks:
                 if notebook.flagged:
@@ -50,13 +53,14 @@ def class_figures(url: str, assignment: str) -> dict:
 
 
 def not_graded(root: Path, assignment: str, graded: set) -> list:
-    """[(student, why)]: the last batch's failures and refusals, and submissions the gradebook does not have yet."""
+    """[(student, why)]: the last batch's failures, refusals and gradings to redo, and submissions the gradebook does
+    not have yet."""
     rows = {}
     report = root / "autograde_report.csv"
     if report.exists():
         with open(report, newline="") as f:
             rows = {r["student"]: f"{r['status']}: {r['message']}" for r in csv.DictReader(f)
-                    if r["status"] in ("failed", "refused")}
+                    if r["status"] in ("failed", "refused", "needs regrade")}
     for folder in sorted((root / "submitted").glob(f"*/{assignment}")):
         student = folder.parent.name
         if student not in graded and student not in rows:

@@ -7,8 +7,8 @@ Usage (from the course root): .venv/bin/python -m grading.batch [gan_mnist] [--r
 `nbgrader autograde` stops at nothing but also reports little: this runs it once per student in
 submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies, a
 sandbox limit, a renamed notebook, an empty folder) is reported, left as it is, and the others are still
-graded. Prints a table and writes autograde_report.csv: student, status (graded / skipped / refused / failed),
-autograded score, seconds, the reason for the others (for a late submission: how late, and its penalty,
+graded. Prints a table and writes autograde_report.csv: student, status (graded / skipped / refused / failed /
+needs regrade), autograded score, seconds, the reason for the others (for a late submission: how late, and its penalty,
 grading/late.py; for a notebook that was not the course's: what grading.rebuild did, e.g. a deleted answer
 cell graded as unanswered), and what needs a person (``review``: code that needs review, tests the trusted
 re-check refuted, copied images; from the graded notebook's ``gan_grading`` record, grading/verdicts.py).
@@ -17,9 +17,13 @@ go to integrity_report.csv. Exits 1 if any submission could not be graded, after
 
 Each student is one task (``grade_student``) on a ``dask.distributed`` cluster: a LocalCluster of ``--workers``
 processes (default: one per core on PostgreSQL, one on sqlite), or the cluster at ``--scheduler`` / $DASK_SCHEDULER
-(whose workers must see the course folder at the same path). Every nbgrader run gets the cores of its worker as
-PyTorch/OpenMP threads (one each when the workers fill the machine, and on a cluster), so that workers do not spin
-against each other. A task whose worker is lost (killed, out of memory) runs again on another worker (Dask's
+(whose workers must see the course folder at the same path). Every grading's kernel runs PyTorch on one thread
+(OMP_NUM_THREADS=1 unless the operator sets it): a grading is already several processes at once (the kernel, the
+trusted re-check beside it, nbgrader), and OpenMP teams on shared cores spin against each other. A cell's time limit
+is CPU time (grading.sandbox): a grading slowed down by a busy machine is not stopped for it; one that still
+reaches a wall-clock limit while its code waited for a CPU (``NeedsRegradeError``) runs once more, in a fresh kernel,
+and if that is stopped so too it is reported "needs regrade" (no score; its notebook flagged in the gradebook, which
+formgrader shows) and graded again by the next run. A task whose worker is lost (killed, out of memory) runs again on another worker (Dask's
 ``allowed-failures``); the nbgrader run of a lost worker ends with it, and its sandbox with nbgrader
 (sandbox/kernel.sh). A student is finished when
 the graded notebook is written with its verdicts (nbgrader's last step): a batch that was interrupted (Ctrl-C, the machine, a
@@ -77,6 +81,24 @@ def failure_reason(log: str) -> str:
             return "the kernel died (a cell killed or exited the Python process)"
         return f"{name}: {detail}".strip(": ")[:200]
     return "nbgrader failed; see its log"
+
+
+def needs_regrade(log: str) -> bool:
+    """Whether nbgrader's log ends with the sandbox's NeedsRegradeError (a busy machine stopped the grading)."""
+    errors = ERROR_LINE.findall(log)
+    return bool(errors) and errors[-1][0] == "grading.sandbox.NeedsRegradeError"
+
+
+def flag_for_regrade(url: str, assignment: str, student: str):
+    """Flag the student's notebooks in the gradebook (formgrader shows the flag): not scored, to be graded again."""
+    with Gradebook(url) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return
+        for notebook in submission.notebooks:
+            notebook.flagged = True
+        gb.db.commit()
 
 
 def refusal(root: Path, assignment: str, student: str):
@@ -181,7 +203,8 @@ def finished(root: Path, assignment: str, student: str) -> bool:
 
 def grade_student(root: str, assignment: str, student: str, regrade: bool, threads: int) -> dict:
     """One task of the batch, on a Dask worker: nbgrader's autograde for ``student`` in the course ``root``, in the
-    sandbox, its kernel on ``threads`` PyTorch/OpenMP threads. {status, reason, seconds, peak_rss_mb, notes, review}:
+    sandbox, its kernel on ``threads`` PyTorch/OpenMP threads; once more when a busy machine stopped it (status
+    "needs regrade" if it stops so again). {status, reason, seconds, peak_rss_mb, notes, review}:
     the peak resident memory of this worker and the grading it ran, together; the graded notebook's record in a line
     each (``record_summary``), read here, where the notebook is."""
     root = Path(root)
@@ -199,17 +222,20 @@ def grade_student(root: str, assignment: str, student: str, regrade: bool, threa
     env = dict(os.environ, PATH=venv_path(), OMP_NUM_THREADS=str(threads))
     worker = psutil.Process()
     started, peak = time.perf_counter(), 0
-    with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                preexec_fn=end_with_parent)
-        while proc.poll() is None:
-            peak = max(peak, tree_rss(worker))
-            time.sleep(0.5)
-        log.seek(0)
-        text = log.read()
+    for _ in range(2):
+        with tempfile.TemporaryFile("w+") as log:
+            proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                    preexec_fn=end_with_parent)
+            while proc.poll() is None:
+                peak = max(peak, tree_rss(worker))
+                time.sleep(0.5)
+            log.seek(0)
+            text = log.read()
+        if proc.returncode == 0 or not needs_regrade(text):
+            break
     outcome.update(seconds=time.perf_counter() - started, peak_rss_mb=peak / 2**20)
     if proc.returncode != 0:
-        return {**outcome, "reason": failure_reason(text)}
+        return {**outcome, "status": "needs regrade" if needs_regrade(text) else "failed", "reason": failure_reason(text)}
     return {**outcome, **record_summary(graded_record(root, assignment, student) or {}), "status": "graded"}
 
 
@@ -327,6 +353,8 @@ def grade_class(client, root: Path, url: str, assignment: str, students: list, r
                 print(f"the gradebook was damaged while grading {student}: batch stopped, {sqlite_file(url).name} "
                       f"restored from {backup}; the damaged file is {damaged}", file=sys.stderr)
                 return rows, 2
+            if outcome["status"] == "needs regrade":
+                flag_for_regrade(url, assignment, student)
             rows[student] = report_row(root, url, assignment, student, outcome)
             progress.update()
     return rows, 0
@@ -375,9 +403,7 @@ def main(argv=None) -> int:
             print("`nbgrader export` failed: nothing regraded (run it in the course root to see why)", file=sys.stderr)
             return 1
         print(f"before regrading: gradebook copied to {backup}, grades exported to {export}")
-    # the operator's OMP_NUM_THREADS stands (make test's runs share the cores); else each worker's share of them:
-    # one worker grades faster on all cores, and OpenMP teams on shared cores spin against each other
-    threads = int(os.environ.get("OMP_NUM_THREADS") or (1 if args.scheduler else max(1, cores() // workers)))
+    threads = int(os.environ.get("OMP_NUM_THREADS") or 1)  # one: see this module's docstring
     client = start_cluster(workers, args.scheduler)
     try:
         rows, status = grade_class(client, root, url, args.assignment, students, args.regrade, threads, backup)
@@ -406,10 +432,11 @@ def main(argv=None) -> int:
         score = f"{r['score']:g}/{r['max_score']:g}" if r["score"] is not None else "-"
         print(f"{r['student']:<{width}}  {r['status']:<7}  {score:>7}  {r['message']}{'  ' + r['review'] if r['review'] else ''}")
     failed = [r["student"] for r in rows if r["status"] in ("failed", "refused")]
+    busy = [r["student"] for r in rows if r["status"] == "needs regrade"]
     seconds = [r["seconds"] for r in rows if r["status"] == "graded"]
     per = f", median {statistics.median(seconds):.1f} s per graded submission" if seconds else ""
     where = args.scheduler or f"{workers} worker{'s' if workers > 1 else ''}"
-    print(f"{len(rows) - len(failed)} of {len(rows)} submissions autograded ({where}){per}; "
+    print(f"{len(rows) - len(failed) - len(busy)} of {len(rows)} submissions autograded ({where}){per}; "
           f"report: {root / 'autograde_report.csv'}")
     review = [r["student"] for r in rows if r["review"]]
     if review:
@@ -423,9 +450,12 @@ def main(argv=None) -> int:
     print(f"class comparison: {sum(r['kind'] == 'similar code' for r in integrity)} pairs of similar solutions, "
           f"{sum(r['kind'] == 'identical images' for r in integrity)} sets of identical images; "
           f"report: {root / 'integrity_report.csv'}")
+    if busy:
+        print(f"stopped twice by a busy machine, not scored (flagged in formgrader; `make autograde` grades them "
+              f"again): {', '.join(busy)}")
     if failed:
         print(f"could not be graded (score them by hand or ask for a new submission): {', '.join(failed)}")
-    return 1 if failed else 0
+    return 1 if failed or busy else 0
 
 
 if __name__ == "__main__":

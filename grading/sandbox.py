@@ -21,6 +21,7 @@ single-user setup; every notebook graded so is announced in the log. Students' V
 any of this (it runs nbgrader's own Execute in their python3 kernel).
 """
 import asyncio
+import copy
 import json
 import os
 import pwd
@@ -39,7 +40,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Float, Integer
 
 from .rebuild import GRADING_METADATA
 from .verdicts import SaveVerdicts
@@ -62,6 +63,11 @@ class SandboxMissingError(RuntimeError):
 
 class SandboxLimitError(RuntimeError):
     """Student code hit one of the sandbox's limits; the message names it."""
+
+
+class NeedsRegradeError(SandboxLimitError):
+    """A wall-clock limit ended the grading while the student's code was waiting for a CPU: the machine was busy,
+    the student did nothing wrong. Not a score: the batch grades it once more, then marks it for regrading."""
 
 
 class SubmissionRefusedError(RuntimeError):
@@ -153,6 +159,26 @@ class SandboxKernelManager(AsyncKernelManager):
         path = self.run_dir / "cgroups" if self.run_dir else None
         return [Path(line) for line in path.read_text().split()] if path and path.exists() else []
 
+    def wants_cpu(self):
+        """Whether a thread of the sandbox is running or waiting for a CPU now (its state in /proc: R, or D for the
+        disk), not sleeping or blocked on its own."""
+        cgroups = self.cgroups()
+        threads = [cgroups[0] / name for name in ("tasks", "cgroup.threads")] if cgroups else []  # cgroup v1, v2
+        for path in threads:
+            try:
+                tids = path.read_text().split()
+            except OSError:
+                continue
+            for tid in tids:
+                try:
+                    state = Path(f"/proc/{tid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                except (OSError, IndexError):
+                    continue
+                if state in ("R", "D"):
+                    return True
+            return False
+        return False
+
     def cpu_seconds(self):
         """CPU time all processes of the sandbox have used so far, from its cgroup; None where it has no meter
         (kernel.sh found no cpuacct cgroup) or the sandbox is gone."""
@@ -217,6 +243,39 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources  # nbclient calls this after a kernel died; the base binds its own
 
 
+class Window:
+    """How the sandbox spent some cells' time: wall-clock and CPU seconds, and samples of whether its code wanted
+    a CPU (``SandboxKernelManager.wants_cpu``). A cell's window runs from its start; ``closed`` gives its figures
+    so far; windows add up (the notebook's cells)."""
+
+    def __init__(self, cpu_start=None):
+        self.started, self.cpu_start = time.monotonic(), cpu_start
+        self.wall = self.cpu = 0.0
+        self.samples = self.wanting = 0
+
+    def sample(self, wants_cpu):
+        self.samples += 1
+        self.wanting += bool(wants_cpu)
+
+    def closed(self, cpu_now):
+        window = copy.copy(self)
+        window.wall = time.monotonic() - self.started
+        window.cpu = max(0.0, (cpu_now or 0.0) - (self.cpu_start or 0.0))  # None: the sandbox is gone
+        return window
+
+    def __add__(self, other):
+        total = Window()
+        total.wall, total.cpu = self.wall + other.wall, self.cpu + other.cpu
+        total.samples, total.wanting = self.samples + other.samples, self.wanting + other.wanting
+        return total
+
+    def shares(self, threads):
+        """(waiting, computing): the shares of the time the sandbox waited for a CPU and ran on one; waiting is
+        the share of samples in which it wanted a CPU, less the share it had one (per kernel thread)."""
+        computing = min(1.0, self.cpu / (self.wall * threads)) if self.wall > 0 else 0.0
+        return max(0.0, self.wanting / self.samples - computing), computing
+
+
 def _size(number_of_bytes):
     if number_of_bytes >= 1 << 30:
         return f"{number_of_bytes / (1 << 30):.3g} GiB"
@@ -247,6 +306,9 @@ class SandboxedExecute(Execute):
 
     cell_wall_factor = Integer(10, help="A cell's wall-clock backstop, in multiples of its CPU time budget "
                                         "(``Execute.timeout``, CPU seconds per kernel thread).").tag(config=True)
+    starved_share = Float(0.25, help="A wall-clock limit reached while the sandbox's code waited for a CPU this "
+                                     "share of the time or more is the machine's doing: the grading needs a regrade "
+                                     "(NeedsRegradeError), it is not the student's.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._cpu_stop = None
@@ -261,6 +323,7 @@ class SandboxedExecute(Execute):
                 raise SandboxMissingError(f"refusing to run student code outside the sandbox: {problem}. "
                                           f"Run `make sandbox` (as root) to install it.")
         self._deadline = time.monotonic() + self.notebook_seconds
+        self._notebook_time = Window()  # the cells' time so far, for ``_wall_clock_stop``
         self._output_bytes, self._cut_cells = 0, set()
         self._work = resources["metadata"]["path"]
         # What the sanitize steps found (grading.rebuild) and the evidence, for grading.verdicts.SaveVerdicts.
@@ -321,6 +384,33 @@ class SandboxedExecute(Execute):
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)  # as start_new_kernel above
 
+    def _wall_clock_stop(self, limit, window):
+        """The error that ends a grading at a wall-clock ``limit`` (its words), from how the sandbox spent
+        ``window``: waiting for a CPU (a busy machine: NeedsRegradeError), or computing, sleeping, blocked (the
+        student's code: SandboxLimitError)."""
+        if not window.samples:  # the kernel's start, on a busy machine: the student's code has not run yet
+            return NeedsRegradeError(f"timed out: needs regrade: {limit} before the student's code ran")
+        waiting, computing = window.shares(self._threads)
+        if waiting >= self.starved_share:
+            return NeedsRegradeError(f"timed out: needs regrade: {limit} while the sandbox waited for a CPU "
+                                     f"{waiting:.0%} of the time (a busy machine)")
+        return SandboxLimitError(f"{limit} (the student's code computed {computing:.0%} of the time, and waited for "
+                                 f"a CPU {waiting:.0%}: it was sleeping or blocked otherwise)")
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        """nbclient's wall-clock wait for a cell ran out: end the grading, the machine's doing or the student's
+        (nbclient's own way interrupts the cell, which a test cell would fail: a silent 0 for a busy machine)."""
+        if self._cpu_budget is None:
+            return await super()._async_handle_timeout(timeout, cell)
+        self.shutdown_kernel = "immediate"
+        cell_time = self._cell_time.closed(self.km.cpu_seconds())
+        if time.monotonic() >= self._deadline - 1:
+            limit = f"wall-clock limit of {self.notebook_seconds} s for the whole notebook reached"
+            window = self._notebook_time + cell_time
+        else:
+            limit, window = f"wall-clock limit of {timeout} s for a cell reached", cell_time
+        raise self._wall_clock_stop(limit, window)
+
     def _get_timeout(self, cell):
         """nbclient's wall-clock wait for a cell: with a CPU budget, a backstop of ``cell_wall_factor`` times
         ``timeout`` (a cell that waits and computes nothing), within the notebook's time left."""
@@ -332,13 +422,15 @@ class SandboxedExecute(Execute):
         budget, self._over_budget = self._cpu_budget, False
         if budget is None:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        watch = asyncio.ensure_future(self._hold_to(budget, self.km.cpu_seconds()))
+        self._cell_time = Window(self.km.cpu_seconds())
+        watch = asyncio.ensure_future(self._hold_to(budget, self._cell_time.cpu_start))
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
             if watch.done() and watch.exception():
                 raise watch.exception()  # fail closed: a cell whose budget went unwatched is not graded
             watch.cancel()
+            self._notebook_time += self._cell_time.closed(self.km.cpu_seconds())
         if self._over_budget:  # after the cell's own outputs: a student's clear_output() cannot remove it
             cell.outputs.append(new_output("error", ename="CellTimeoutError", evalue=f"over {budget} s of CPU time",
                                            traceback=[f"CellTimeoutError: the cell used more than {budget} s of CPU "
@@ -356,6 +448,7 @@ class SandboxedExecute(Execute):
             used = 0.0
             while used <= limit:
                 await asyncio.sleep(0.2)
+                self._cell_time.sample(self.km.wants_cpu())
                 now = self.km.cpu_seconds()
                 used = used if now is None else now - start  # None: the sandbox ended (nbclient sees it) or a read failed
             if not self._over_budget:
@@ -367,8 +460,9 @@ class SandboxedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if time.monotonic() > self._deadline:
-            raise SandboxLimitError(f"wall-clock limit of {self.notebook_seconds} s for the whole notebook "
-                                    f"reached before cell {index}")
+            limit = f"wall-clock limit of {self.notebook_seconds} s for the whole notebook reached before cell {index}"
+            raise (self._wall_clock_stop(limit, self._notebook_time) if self._cpu_budget is not None
+                   else SandboxLimitError(limit))
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
