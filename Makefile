@@ -11,7 +11,7 @@ PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest $(PYTEST_OPTIONS)
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
 	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test \
-	postgres postgres-stop gradebook-to-postgres class-report bench-class
+	postgres postgres-stop gradebook-to-postgres class-report bench-class bench-busy
 
 # The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
 install: $(VENV)/.installed
@@ -150,6 +150,10 @@ bench-quality: install
 # nbgrader's own steps, side by side.
 bench-autograde: install sandbox
 	$(BIN)/python benchmarks/autograde_batch.py
+
+# One submission's autograde alone and beside a second course's grading, alternating (benchmarks/busy_machine.py).
+bench-busy: install sandbox
+	$(BIN)/python benchmarks/busy_machine.py
 
 # Grading at class scale: a synthetic class of STUDENTS (default 200) graded on PostgreSQL with 1 worker and with 2,
 # side by side (seconds per submission, speedup, memory per worker; last line JSON; benchmarks/class_scale.py).

@@ -17,10 +17,29 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, new_course, submit
+from grading.sandbox import NeedsRegradeError, SandboxedExecute, SandboxLimitError, Window
 
 ENV = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
 CORE = str(max(os.sched_getaffinity(0)))
-pytestmark = pytest.mark.slow
+
+
+def spent(wall, cpu, samples, wanting):
+    window = Window()
+    window.wall, window.cpu, window.samples, window.wanting = wall, cpu, samples, wanting
+    return window
+
+
+def test_a_wall_clock_stop_is_the_machines_doing_only_when_the_sandbox_waited_for_a_cpu():
+    """Wanting a CPU more often than having one, by a quarter of the time, is a busy machine; computing through
+    the limit or sleeping is the student's code; a stop before any cell ran is the machine's."""
+    execute = SandboxedExecute()
+    execute._threads = 1
+    starved = execute._wall_clock_stop("limit", spent(wall=100, cpu=30, samples=500, wanting=480))
+    assert type(starved) is NeedsRegradeError and "waited for a CPU 66%" in str(starved)
+    for computing_or_sleeping in (spent(100, 90, 500, 490), spent(100, 2, 500, 10)):
+        own = execute._wall_clock_stop("limit", computing_or_sleeping)
+        assert type(own) is SandboxLimitError and str(own).startswith("limit (the student's code computed"), own
+    assert type(execute._wall_clock_stop("limit", spent(5, 1, 0, 0))) is NeedsRegradeError
 
 
 def batch(root, wait=True):
@@ -42,6 +61,7 @@ def flagged(root, student):
         return gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).flagged
 
 
+@pytest.mark.slow
 def test_the_reference_graded_beside_a_second_grading_keeps_full_marks(tmp_path):
     """The reference, graded while a second course grades two copies of it on the same core: full marks, or
     "needs regrade" and flagged, never a lower score."""
@@ -64,6 +84,7 @@ def test_the_reference_graded_beside_a_second_grading_keeps_full_marks(tmp_path)
         assert (row["status"], row["score"]) == ("graded", row["max_score"]), (row, proc.stdout[-2000:])
 
 
+@pytest.mark.slow
 def test_a_grading_stopped_twice_by_a_busy_machine_needs_regrade_and_the_next_run_grades_it(tmp_path):
     """Two busy loops on the grader's core, and a notebook time limit (20 s) that the reference needs most of on a
     quiet core: stopped, tried again in a fresh kernel, stopped again. Reported "needs regrade" with the reason,
