@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 # nbgrader runs helper programs (alembic, jupyter) by name: find the venv's first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 ASSIGNMENT ?= gan_mnist
+COURSE ?= .
 NOTEBOOK := source/$(ASSIGNMENT)/$(ASSIGNMENT).ipynb
 PYTEST_OPTIONS := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest $(PYTEST_OPTIONS)
 
-.PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade demo record \
+.PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade feedback demo record \
 	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test \
 	postgres postgres-stop gradebook-to-postgres class-report bench-class bench-busy
 
@@ -52,8 +53,10 @@ ui-test: install sandbox ui-deps
 	$(PYTEST) -m browser tests
 
 # Regenerate the student version in release/ from source/ (commit both) and enter it in the class's gradebook.
+# Every target that grades takes ASSIGNMENT=<name> (any assignment under COURSE/source/, its notebook <name>.ipynb;
+# default gan_mnist) and COURSE=<course root> (default: this folder).
 release: install
-	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force
+	cd $(COURSE) && nbgrader generate_assignment $(ASSIGNMENT) --force
 
 # The students' hand-out, dist/gan_mnist-student.zip: the release notebook, the lab's package as a wheel, MNIST,
 # a README with the two commands that install and open the lab (grading/handout.py says what is inside).
@@ -90,7 +93,6 @@ hub-test: install sandbox ui-deps
 # Autograde the submissions in COURSE/submitted/ not graded yet (sandboxed), one task per student on a Dask cluster,
 # with a report: WORKERS processes here (default: one per core on PostgreSQL, one on sqlite), or the cluster at
 # $DASK_SCHEDULER. The gradebook is $GRADEBOOK_URL's, else the course's gradebook.db (grading/batch.py).
-COURSE ?= .
 GRADE := $(BIN)/python -m grading.batch $(ASSIGNMENT) --root $(COURSE) $(if $(WORKERS),--workers $(WORKERS))
 autograde: install sandbox
 	$(GRADE)
@@ -99,6 +101,10 @@ autograde: install sandbox
 # manual scores and comments stay.
 regrade: install sandbox
 	$(GRADE) --regrade
+
+# Each graded student's feedback, COURSE/feedback/<student>/<assignment>/ (HTML without hidden tests or rubrics).
+feedback: install
+	cd $(COURSE) && nbgrader generate_feedback $(ASSIGNMENT)
 
 # The course's PostgreSQL server (Debian's, as root when missing): its cluster in .state/postgres/, a unix socket
 # only, the database `gradebook`; prints the GRADEBOOK_URL to use (postgres/postgres.sh). postgres-stop keeps the data.

@@ -330,8 +330,10 @@ class SandboxedExecute(Execute):
         self._evidence = Path(tempfile.mkdtemp(prefix="gan-evidence-"))
         self._staging = Path(tempfile.mkdtemp(prefix="gan-evidence-staging-")) if self._unsandboxed else None
         record = resources[GRADING_METADATA] = {**nb.metadata.get(GRADING_METADATA, {}), "evidence_dir": str(self._evidence)}
-        if any(step.endswith(".SaveVerdicts") for step in self.config.get("Autograde", {}).get("autograde_preprocessors", [])):
-            record["recheck"] = SaveVerdicts(config=self.config).start_recheck(resources)  # beside the kernel, never in it
+        verdicts = SaveVerdicts(config=self.config)
+        if verdicts.rechecks(resources) and any(
+                step.endswith(".SaveVerdicts") for step in self.config.get("Autograde", {}).get("autograde_preprocessors", [])):
+            record["recheck"] = verdicts.start_recheck(resources)  # beside the kernel, never in it
         try:
             nb, resources = super().preprocess(nb, resources, km)
             refuse_untrusted(resources["metadata"]["path"], "after grading, the graded folder")

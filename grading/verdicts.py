@@ -1,5 +1,9 @@
 """Save the autograded scores, but only what the evidence supports (autograde's save step).
 
+The trusted re-check and Task 4 are the GAN lab's (``SaveVerdicts.rechecked``, the assignments it knows): any
+other assignment of the course has its scores saved as nbgrader's ``SaveAutoGrades`` saves them, with the
+screening's "needs review" and the notes below.
+
 ``SaveVerdicts`` replaces nbgrader's ``SaveAutoGrades`` (nbgrader_config.py). Before scores are saved it
 runs ``grading.recheck`` in a fresh process on the evidence that the hidden tests left during their own
 cells (collected by grading.sandbox.SandboxedExecute, which also starts that process as the notebook
@@ -45,6 +49,9 @@ class SaveVerdicts(SaveAutoGrades):
     task4_cell = Unicode("task4_images", help="The locked cell that shows Task 4's images and figures.").tag(config=True)
     task4_samples = Integer(2000, help="Digits generated per Task 4 figure (the student's own run measures "
                                        "10,000; 2,000 come within about 3% of its FID in a fifth of the time).").tag(config=True)
+    rechecked = List(Unicode(), ["gan_mnist"], help="The assignments whose hidden tests leave evidence for the "
+                                                  "trusted re-check (grading.recheck: the GAN lab's reference "
+                                                  "classes and Task 4).").tag(config=True)
     known_images = List(Unicode(), help="Folders of result images that others have seen (a student's images "
                                         "identical to one of them are flagged); by default the demo class's "
                                         "and the course's own results/.").tag(config=True)
@@ -53,15 +60,7 @@ class SaveVerdicts(SaveAutoGrades):
         self._ids(resources)
         record = dict(resources.get(GRADING_METADATA) or {})
         evidence_dir = record.pop("evidence_dir", None)
-        recheck = record.pop("recheck", None) or self.start_recheck(resources)
-        try:
-            out, err = recheck.communicate(f"{evidence_dir or os.devnull}\n", timeout=600)
-        finally:
-            if evidence_dir:
-                shutil.rmtree(evidence_dir, ignore_errors=True)
-        if recheck.returncode != 0:
-            raise RuntimeError(f"the trusted re-check failed: {err.strip()[-500:]}")
-        trusted = json.loads(out)
+        trusted = self._recheck(resources, record.pop("recheck", None), evidence_dir)
         self._needs_review = record.get("needs_review", [])
         self._trusted = trusted["verdicts"]
         self._refuted = []
@@ -79,6 +78,24 @@ class SaveVerdicts(SaveAutoGrades):
             notebook.flagged = needs_a_person
             gradebook.db.commit()
         return nb, resources
+
+    def rechecks(self, resources):
+        return resources["nbgrader"]["assignment"] in self.rechecked
+
+    def _recheck(self, resources, recheck, evidence_dir):
+        """The trusted re-check's verdicts and Task 4 (``recheck``: its process, if started already); nothing
+        to add for an assignment it does not know."""
+        try:
+            if not self.rechecks(resources):
+                return {"verdicts": {}, "task4": {"copied": [], "problems": [], "figures": {}, "image": None}}
+            recheck = recheck or self.start_recheck(resources)
+            out, err = recheck.communicate(f"{evidence_dir or os.devnull}\n", timeout=600)
+        finally:
+            if evidence_dir:
+                shutil.rmtree(evidence_dir, ignore_errors=True)
+        if recheck.returncode != 0:
+            raise RuntimeError(f"the trusted re-check failed: {err.strip()[-500:]}")
+        return json.loads(out)
 
     def _ids(self, resources):
         self.notebook_id, self.assignment_id, self.student_id, self.db_url = (

@@ -4,7 +4,8 @@
 once per run (tests/graded_class.py). ``course_copy`` and ``new_course`` build scratch nbgrader courses
 (config, source/, release/) in a temp folder, so tests can run nbgrader for real without touching the
 repository's gradebook or folders. Point totals come from the source notebook's metadata.
-``sandbox_lock`` keeps the tests that need the sandbox to themselves apart from grading in `make test`'s other run.
+``postgres`` starts the course's PostgreSQL server (postgres/postgres.sh) for a test module, with a database
+per test. ``sandbox_lock`` keeps the tests that need the sandbox to themselves apart from grading in `make test`'s other run.
 """
 import fcntl
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import sqlalchemy as sa
 from nbgrader.api import Gradebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +76,29 @@ def source_nb():
 @pytest.fixture(scope="session")
 def release_nb():
     return nbformat.read(RELEASE_NB, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A function(name) that creates an empty database on the course's PostgreSQL server and returns its URL."""
+    state = Path(tempfile.mkdtemp(prefix="gan-tests-pg-"))  # not in pytest's folders: the server's account cannot enter them
+    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", GAN_POSTGRES_STATE=str(state))
+    started = subprocess.run(["bash", "postgres/postgres.sh", "start"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert started.returncode == 0, started.stdout + started.stderr
+    url = (state / "url").read_text().strip()
+    assert "host=" in url and "@localhost" not in url and not (state / "data" / "server.log").read_text().count("listening on IPv")
+
+    def database(name):
+        with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as admin:
+            admin.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        return url.replace("/gradebook?", f"/{name}?")
+
+    try:
+        yield database
+    finally:
+        stopped = subprocess.run(["bash", "postgres/postgres.sh", "stop"], cwd=REPO, env=env, capture_output=True, text=True)
+        assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stdout + stopped.stderr
+        shutil.rmtree(state)
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ second batch is killed outright and run again.
 import csv
 import os
 import signal
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,29 +25,6 @@ from grading import analytics, batch
 from grading.gradebook import table_rows
 
 ENV = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    """A function(name) that creates an empty database on the course's PostgreSQL server and returns its URL."""
-    state = Path(tempfile.mkdtemp(prefix="gan-tests-pg-"))  # not in pytest's folders: the server's account cannot enter them
-    env = dict(ENV, GAN_POSTGRES_STATE=str(state))
-    started = subprocess.run(["bash", "postgres/postgres.sh", "start"], cwd=REPO, env=env, capture_output=True, text=True)
-    assert started.returncode == 0, started.stdout + started.stderr
-    url = (state / "url").read_text().strip()
-    assert "host=" in url and "@localhost" not in url and not (state / "data" / "server.log").read_text().count("listening on IPv")
-
-    def database(name):
-        with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as admin:
-            admin.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        return url.replace("/gradebook?", f"/{name}?")
-
-    try:
-        yield database
-    finally:
-        stopped = subprocess.run(["bash", "postgres/postgres.sh", "stop"], cwd=REPO, env=env, capture_output=True, text=True)
-        assert stopped.returncode == 0 and "stopped" in stopped.stdout, stopped.stdout + stopped.stderr
-        shutil.rmtree(state)
 
 
 def all_rows(url):
