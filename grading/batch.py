@@ -8,8 +8,8 @@ Usage (from the course root): .venv/bin/python -m grading.batch [gan_mnist] [--r
 submitted/<student>/<assignment>/, so one broken submission (invalid JSON, a kernel that dies, a
 sandbox limit, a renamed notebook, an empty folder) is reported, left as it is, and the others are still
 graded. Prints a table and writes autograde_report.csv: student, status (graded / skipped / refused / failed /
-needs regrade), autograded score, seconds, the reason for the others (for a late submission: how late, and its penalty,
-grading/late.py; for a notebook that was not the course's: what grading.rebuild did, e.g. a deleted answer
+needs regrade), autograded score, seconds, the reason for the others (for a late submission: how late, and its
+penalty, grading/late.py; for a notebook that was not the course's: what grading.rebuild did, e.g. a deleted answer
 cell graded as unanswered), and what needs a person (``review``: code that needs review, tests the trusted
 re-check refuted, copied images; from the graded notebook's ``gan_grading`` record, grading/verdicts.py).
 Then compares the class (grading/similarity.py): solutions that read alike and identical result images
@@ -23,8 +23,8 @@ trusted re-check beside it, nbgrader), and OpenMP teams on shared cores spin aga
 is CPU time (grading.sandbox): a grading slowed down by a busy machine is not stopped for it; one that still
 reaches a wall-clock limit while its code waited for a CPU (``NeedsRegradeError``) runs once more, in a fresh kernel,
 and if that is stopped so too it is reported "needs regrade" (no score; its notebook flagged in the gradebook, which
-formgrader shows) and graded again by the next run. A task whose worker is lost (killed, out of memory) runs again on another worker (Dask's
-``allowed-failures``); the nbgrader run of a lost worker ends with it, and its sandbox with nbgrader
+formgrader shows) and graded again by the next run. A task whose worker is lost (killed, out of memory) runs again
+on another worker (Dask's ``allowed-failures``); the nbgrader run of a lost worker ends with it, and its sandbox with nbgrader
 (sandbox/kernel.sh). A student is finished when
 the graded notebook is written with its verdicts (nbgrader's last step): a batch that was interrupted (Ctrl-C, the machine, a
 killed client) grades, when run again, only the students not finished, and those from scratch. A sqlite gradebook
@@ -235,7 +235,8 @@ def grade_student(root: str, assignment: str, student: str, regrade: bool, threa
             break
     outcome.update(seconds=time.perf_counter() - started, peak_rss_mb=peak / 2**20)
     if proc.returncode != 0:
-        return {**outcome, "status": "needs regrade" if needs_regrade(text) else "failed", "reason": failure_reason(text)}
+        status = "needs regrade" if needs_regrade(text) else "failed"
+        return {**outcome, "status": status, "reason": failure_reason(text)}
     return {**outcome, **record_summary(graded_record(root, assignment, student) or {}), "status": "graded"}
 
 

@@ -331,8 +331,8 @@ class SandboxedExecute(Execute):
         self._staging = Path(tempfile.mkdtemp(prefix="gan-evidence-staging-")) if self._unsandboxed else None
         record = resources[GRADING_METADATA] = {**nb.metadata.get(GRADING_METADATA, {}), "evidence_dir": str(self._evidence)}
         verdicts = SaveVerdicts(config=self.config)
-        if verdicts.rechecks(resources) and any(
-                step.endswith(".SaveVerdicts") for step in self.config.get("Autograde", {}).get("autograde_preprocessors", [])):
+        steps = self.config.get("Autograde", {}).get("autograde_preprocessors", [])
+        if verdicts.rechecks(resources) and any(step.endswith(".SaveVerdicts") for step in steps):
             record["recheck"] = verdicts.start_recheck(resources)  # beside the kernel, never in it
         try:
             nb, resources = super().preprocess(nb, resources, km)

@@ -199,14 +199,15 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
     assert len(solved) == 1 and float(solved.pop()) > 0, (killed_student, rows)
     assert {rows[s]["score"] for s in first if first[s] == RELEASE_NB} == {"0.0"}, rows
 
-    # Three new students: the batch interrupted (Ctrl-C) once one of them is finished, run again and its client
-    # killed once another is, then run again to the end.
+    # Three new students: the batch interrupted (Ctrl-C) once one of them is finished, run again on one worker and
+    # its client killed once another is (one worker: the third is not finished by then; two could finish together),
+    # then run again to the end.
     second = ["t1", "t2", "t3"]
     for student in second:
         submit(root, student, SOURCE_NB)
     with sandbox_lock():
-        for stop, finished_before in ((signal.SIGINT, 1), (signal.SIGKILL, 2)):
-            proc = start_batch(root, url)
+        for stop, finished_before, workers in ((signal.SIGINT, 1, 2), (signal.SIGKILL, 2, 1)):
+            proc = start_batch(root, url, workers)
             done = wait_for(lambda: len(d := [s for s in second if batch.finished(root, ASSIGNMENT, s)]) >= finished_before
                             and d, 600, f"{finished_before} of the new students finished")
             proc.send_signal(stop)
