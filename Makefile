@@ -53,7 +53,7 @@ ui-test: install sandbox ui-deps
 	$(PYTEST) -m browser tests
 
 # Regenerate the student version in release/ from source/ (commit both) and enter it in the class's gradebook.
-# Every target that grades takes ASSIGNMENT=<name> (any assignment under COURSE/source/, its notebook <name>.ipynb;
+# Every target of the class's work takes ASSIGNMENT=<name> (any assignment under COURSE/source/, its notebook <name>.ipynb;
 # default gan_mnist) and COURSE=<course root> (default: this folder).
 release: install
 	cd $(COURSE) && nbgrader generate_assignment $(ASSIGNMENT) --force
@@ -66,11 +66,11 @@ handout: install
 # An LMS's submissions (Canvas or Moodle "download all submissions" zip in downloaded/gan_mnist/archive/) into
 # submitted/<LMS id>/gan_mnist/; a student's folder already there stops it (nbgrader's --force would replace it).
 lms-collect: install
-	$(BIN)/nbgrader zip_collect $(ASSIGNMENT)
+	cd $(COURSE) && nbgrader zip_collect $(ASSIGNMENT)
 
 # grades-lms.csv for an LMS gradebook's import: each part's score, the late penalty and the total per student.
 lms-export: install
-	$(BIN)/nbgrader export --exporter=grading.lms.LmsExport --to=grades-lms.csv
+	cd $(COURSE) && nbgrader export --exporter=grading.lms.LmsExport --to=grades-lms.csv
 
 # The course's JupyterHub on 127.0.0.1:8000 (as root): accounts instructor, ta, student1..N, the nbgrader exchange,
 # formgrader as the course's service (hub/hub.sh, hub/jupyterhub_config.py). `make hub-stop` removes all of it.

@@ -40,19 +40,20 @@ class LmsCollector(FileNameCollectorPlugin):
 
     named_regexps = List(Unicode(), [CANVAS, MOODLE], help="Regular expressions tried in turn on each file's "
                          "path; each needs the groups student_id and file_id").tag(config=True)
-    notebook = Unicode("gan_mnist", help="The assignment's notebook: every collected notebook is filed under this "
-                       "name").tag(config=True)
+    notebook = Unicode("", help="The assignment's notebook: every collected notebook is filed under this name "
+                       "(default: the assignment's, as `nbgrader zip_collect <assignment>` names it)").tag(config=True)
 
     def collect(self, submitted_file):
         if os.path.splitext(submitted_file)[1] not in self.valid_ext:
             return None
+        notebook = self.notebook or self.parent.coursedir.assignment_id
         for regexp in self.named_regexps:
             match = re.match(regexp, submitted_file)
             if match:
                 info = match.groupdict()
-                if info["file_id"] != self.notebook:
-                    self.log.warning("%s: filed as %s.ipynb", submitted_file, self.notebook)
-                info["file_id"] = self.notebook
+                if info["file_id"] != notebook:
+                    self.log.warning("%s: filed as %s.ipynb", submitted_file, notebook)
+                info["file_id"] = notebook
                 return info
         self.log.warning("Not a Canvas or Moodle submission file name, skipped: %s", submitted_file)
         return None
