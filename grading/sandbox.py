@@ -160,8 +160,8 @@ class SandboxKernelManager(AsyncKernelManager):
         return [Path(line) for line in path.read_text().split()] if path and path.exists() else []
 
     def wants_cpu(self):
-        """Whether a thread of the sandbox is running or waiting for a CPU now (its state in /proc: R, or D for the
-        disk), not sleeping or blocked on its own."""
+        """Whether a thread of the sandbox is running or waiting for a CPU now (its state in /proc: R), not sleeping
+        or blocked. (Not D, the disk's wait: a student's code can hold a thread there without a busy machine.)"""
         cgroups = self.cgroups()
         threads = [cgroups[0] / name for name in ("tasks", "cgroup.threads")] if cgroups else []  # cgroup v1, v2
         for path in threads:
@@ -174,7 +174,7 @@ class SandboxKernelManager(AsyncKernelManager):
                     state = Path(f"/proc/{tid}/stat").read_text().rsplit(")", 1)[1].split()[0]
                 except (OSError, IndexError):
                     continue
-                if state in ("R", "D"):
+                if state == "R":
                     return True
             return False
         return False
