@@ -80,6 +80,7 @@ class SaveVerdicts(SaveAutoGrades):
         return nb, resources
 
     def rechecks(self, resources):
+        """Whether the notebook being graded is of an assignment with a trusted re-check."""
         return resources["nbgrader"]["assignment"] in self.rechecked
 
     def _recheck(self, resources, recheck, evidence_dir):

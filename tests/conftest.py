@@ -5,7 +5,8 @@ once per run (tests/graded_class.py). ``course_copy`` and ``new_course`` build s
 (config, source/, release/) in a temp folder, so tests can run nbgrader for real without touching the
 repository's gradebook or folders. Point totals come from the source notebook's metadata.
 ``postgres`` starts the course's PostgreSQL server (postgres/postgres.sh) for a test module, with a database
-per test. ``sandbox_lock`` keeps the tests that need the sandbox to themselves apart from grading in `make test`'s other run.
+per test. ``sandbox_lock`` keeps the tests that need the sandbox to themselves apart from grading in `make test`'s
+other run.
 """
 import fcntl
 import os
