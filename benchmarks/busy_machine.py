@@ -23,25 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-REPO = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "gan_mnist"
-DEMO_RESULTS = REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "results"
-BIN = Path(sys.executable).parent
+from class_scale import ASSIGNMENT, BIN, REPO, SOURCE_NB, course, kinds  # the class benchmark's course and reference
+from grading.batch import needs_regrade
 
 
-def course(root: Path, students: list, env: dict):
-    root.mkdir()
-    shutil.copy(REPO / "nbgrader_config.py", root)
-    shutil.copytree(REPO / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("results*"))
-    subprocess.run([str(BIN / "nbgrader"), "generate_assignment", ASSIGNMENT], cwd=root, env=env, check=True,
-                   capture_output=True)
-    for student in students:
-        folder = root / "submitted" / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        shutil.copy(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", folder)
-        shutil.copytree(DEMO_RESULTS, folder / "results")
+def sqlite(root: Path) -> str:
+    return f"sqlite:///{root / 'gradebook.db'}"
 
 
 def grade(root: Path, student: str, env: dict) -> tuple:
@@ -51,8 +41,8 @@ def grade(root: Path, student: str, env: dict) -> tuple:
                           env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
-        return seconds, ("needs regrade" if "NeedsRegradeError" in proc.stdout + proc.stderr else "failed")
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return seconds, ("needs regrade" if needs_regrade(proc.stdout + proc.stderr) else "failed")
+    with Gradebook(sqlite(root)) as gb:
         try:
             return seconds, gb.find_submission(ASSIGNMENT, student).score
         except MissingEntry:
@@ -69,8 +59,11 @@ def main():
     mine, theirs = scratch / "mine", scratch / "theirs"
     times, scores = {"alone": [], "beside": []}, []
     try:
-        course(mine, [f"{way}{i}" for i in range(args.rounds) for way in ("alone", "beside")], env)
-        course(theirs, [f"copy{i:02d}" for i in range(4 * args.rounds)], env)
+        reference = dict(kinds(nbformat.read(SOURCE_NB, as_version=4)))["reference"]  # with the demo's results/
+        student = {(way, i): f"{2 * i + k:04d}-{way}"
+                   for i in range(args.rounds) for k, way in enumerate(("alone", "beside"))}
+        course(mine, sqlite(mine), dict.fromkeys(student.values(), reference), env)
+        course(theirs, sqlite(theirs), {f"{i:04d}-copy": reference for i in range(4 * args.rounds)}, env)
         for i in range(args.rounds):
             for way in (("alone", "beside") if i % 2 == 0 else ("beside", "alone")):
                 second = None
@@ -80,7 +73,7 @@ def main():
                                               stderr=subprocess.DEVNULL)
                     time.sleep(10)
                 try:
-                    seconds, score = grade(mine, f"{way}{i}", env)
+                    seconds, score = grade(mine, student[way, i], env)
                 finally:
                     if second:
                         second.send_signal(2)  # SIGINT: the batch ends its workers, their nbgrader and sandboxes

@@ -231,12 +231,12 @@ def grade_student(root: str, assignment: str, student: str, regrade: bool, threa
                 time.sleep(0.5)
             log.seek(0)
             text = log.read()
-        if proc.returncode == 0 or not needs_regrade(text):
+        busy = proc.returncode != 0 and needs_regrade(text)
+        if not busy:
             break
     outcome.update(seconds=time.perf_counter() - started, peak_rss_mb=peak / 2**20)
     if proc.returncode != 0:
-        status = "needs regrade" if needs_regrade(text) else "failed"
-        return {**outcome, "status": status, "reason": failure_reason(text)}
+        return {**outcome, "status": "needs regrade" if busy else "failed", "reason": failure_reason(text)}
     return {**outcome, **record_summary(graded_record(root, assignment, student) or {}), "status": "graded"}
 
 

@@ -163,20 +163,19 @@ class SandboxKernelManager(AsyncKernelManager):
         """Whether a thread of the sandbox is running or waiting for a CPU now (its state in /proc: R), not sleeping
         or blocked. (Not D, the disk's wait: a student's code can hold a thread there without a busy machine.)"""
         cgroups = self.cgroups()
-        threads = [cgroups[0] / name for name in ("tasks", "cgroup.threads")] if cgroups else []  # cgroup v1, v2
-        for path in threads:
-            try:
-                tids = path.read_text().split()
-            except OSError:
-                continue
-            for tid in tids:
-                try:
-                    state = Path(f"/proc/{tid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-                except (OSError, IndexError):
-                    continue
-                if state == "R":
-                    return True
+        if not cgroups:
             return False
+        v1 = cgroups[0] / "tasks"
+        try:  # the sandbox's threads: cgroup v1's tasks, v2's cgroup.threads
+            tids = (v1 if v1.exists() else cgroups[0] / "cgroup.threads").read_text().split()
+        except OSError:
+            return False
+        for tid in tids:
+            try:
+                if Path(f"/proc/{tid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "R":
+                    return True
+            except (OSError, IndexError):
+                continue  # a thread that has just ended
         return False
 
     def cpu_seconds(self):
@@ -330,10 +329,11 @@ class SandboxedExecute(Execute):
         self._evidence = Path(tempfile.mkdtemp(prefix="gan-evidence-"))
         self._staging = Path(tempfile.mkdtemp(prefix="gan-evidence-staging-")) if self._unsandboxed else None
         record = resources[GRADING_METADATA] = {**nb.metadata.get(GRADING_METADATA, {}), "evidence_dir": str(self._evidence)}
-        verdicts = SaveVerdicts(config=self.config)
         steps = self.config.get("Autograde", {}).get("autograde_preprocessors", [])
-        if verdicts.rechecks(resources) and any(step.endswith(".SaveVerdicts") for step in steps):
-            record["recheck"] = verdicts.start_recheck(resources)  # beside the kernel, never in it
+        if any(step.endswith(".SaveVerdicts") for step in steps):
+            verdicts = SaveVerdicts(config=self.config)
+            if verdicts.rechecks(resources):
+                record["recheck"] = verdicts.start_recheck(resources)  # beside the kernel, never in it
         try:
             nb, resources = super().preprocess(nb, resources, km)
             refuse_untrusted(resources["metadata"]["path"], "after grading, the graded folder")

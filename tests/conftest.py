@@ -8,6 +8,7 @@ repository's gradebook or folders. Point totals come from the source notebook's 
 per test. ``sandbox_lock`` keeps the tests that need the sandbox to themselves apart from grading in `make test`'s
 other run.
 """
+import csv
 import fcntl
 import os
 import tempfile
@@ -34,6 +35,7 @@ SANDBOX_KERNELSPEC = VENV_BIN.parent / "share" / "jupyter" / "kernels" / "gan-sa
 # points at (tests/test_class_scale.py sets its own PostgreSQL gradebook).
 for name in ("GRADEBOOK_URL", "DASK_SCHEDULER"):
     os.environ.pop(name, None)
+VENV_ENV = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")  # nbgrader runs alembic by name
 
 
 def pytest_collection_modifyitems(items):
@@ -83,7 +85,7 @@ def release_nb():
 def postgres():
     """A function(name) that creates an empty database on the course's PostgreSQL server and returns its URL."""
     state = Path(tempfile.mkdtemp(prefix="gan-tests-pg-"))  # not in pytest's folders: the server's account cannot enter them
-    env = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", GAN_POSTGRES_STATE=str(state))
+    env = dict(VENV_ENV, GAN_POSTGRES_STATE=str(state))
     started = subprocess.run(["bash", "postgres/postgres.sh", "start"], cwd=REPO, env=env, capture_output=True, text=True)
     assert started.returncode == 0, started.stdout + started.stderr
     url = (state / "url").read_text().strip()
@@ -136,6 +138,12 @@ def submit(root, student, notebook):
     else:
         nbformat.write(notebook, target)
     return folder
+
+
+def autograde_report(root):
+    """{student: row} of the batch's autograde_report.csv in the course ``root``."""
+    with open(root / "autograde_report.csv", newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
 
 
 def graded_notebook(root, student):

@@ -6,7 +6,6 @@ the tests are as busy as meant on any machine and `make test`'s other runs keep 
 loop stopped by its CPU budget, the student's own doing, is in tests/test_hostile_submissions.py (``loops_forever``,
 ``ignores_interrupts``), and the sleeping notebook stopped by the wall clock there too (``hogs_wall_clock``).
 """
-import csv
 import os
 import signal
 import subprocess
@@ -16,10 +15,9 @@ import time
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_BIN, new_course, submit
+from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_ENV, autograde_report, new_course, submit
 from grading.sandbox import NeedsRegradeError, SandboxedExecute, SandboxLimitError, Window
 
-ENV = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
 CORE = str(max(os.sched_getaffinity(0)))
 
 
@@ -46,14 +44,9 @@ def batch(root, wait=True):
     """The instructor's `make autograde` for the course ``root``, pinned to CORE (a Popen when not ``wait``)."""
     command = ["taskset", "-c", CORE, sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root)]
     if wait:
-        return subprocess.run(command, cwd=REPO, env=ENV, capture_output=True, text=True, timeout=1200)
-    return subprocess.Popen(command, cwd=REPO, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        return subprocess.run(command, cwd=REPO, env=VENV_ENV, capture_output=True, text=True, timeout=1200)
+    return subprocess.Popen(command, cwd=REPO, env=VENV_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def report(root):
-    with open(root / "autograde_report.csv", newline="") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
 
 
 def flagged(root, student):
@@ -77,7 +70,7 @@ def test_the_reference_graded_beside_a_second_grading_keeps_full_marks(tmp_path)
     finally:
         second.send_signal(signal.SIGINT)  # the batch ends its workers, their nbgrader and sandboxes
         second.wait(timeout=120)
-    row = report(mine)["reference"]
+    row = autograde_report(mine)["reference"]
     if row["status"] == "needs regrade":
         assert proc.returncode == 1 and flagged(mine, "reference"), proc.stdout
     else:
@@ -103,7 +96,7 @@ def test_a_grading_stopped_twice_by_a_busy_machine_needs_regrade_and_the_next_ru
         for loop in loops:
             loop.kill()
             loop.wait()
-    row = report(course)["reference"]
+    row = autograde_report(course)["reference"]
     assert proc.returncode == 1 and row["status"] == "needs regrade", (row, proc.stdout[-2000:], proc.stderr[-2000:])
     assert row["message"].startswith("timed out: needs regrade: wall-clock limit of 20 s") and row["score"] == "", row
     assert "waited for a CPU" in row["message"] or "before the student's code ran" in row["message"], row
@@ -113,6 +106,6 @@ def test_a_grading_stopped_twice_by_a_busy_machine_needs_regrade_and_the_next_ru
 
     config.write_text(usual)
     proc = subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(course)], cwd=REPO,
-                          env=ENV, capture_output=True, text=True, timeout=1200)
-    row = report(course)["reference"]
+                          env=VENV_ENV, capture_output=True, text=True, timeout=1200)
+    row = autograde_report(course)["reference"]
     assert (row["status"], row["score"]) == ("graded", row["max_score"]), (row, proc.stdout[-2000:])

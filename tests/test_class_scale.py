@@ -6,26 +6,22 @@ at the end; each test gets a database of its own. The parallel batch is the inst
 is killed in the middle of a student's grading, graders write manual scores and comments while it runs, and a
 second batch is killed outright and run again.
 """
-import csv
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import psutil
 import pytest
 import sqlalchemy as sa
 from nbgrader.api import Base, Gradebook
 
-from conftest import ASSIGNMENT, REPO, RELEASE_NB, SOURCE_NB, VENV_BIN, new_course, sandbox_lock, submit
+from conftest import (ASSIGNMENT, REPO, RELEASE_NB, SOURCE_NB, VENV_BIN, VENV_ENV, autograde_report, new_course,
+                      sandbox_lock, submit)
 from grading import analytics, batch
 from grading.gradebook import table_rows
-
-ENV = dict(os.environ, PATH=f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}")
-
 
 def all_rows(url):
     """{table: sorted rows} of every table of nbgrader's gradebook."""
@@ -57,7 +53,7 @@ def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
     before = source.read_bytes()
     target = postgres("copied")
     command = [sys.executable, "-m", "grading.gradebook", "copy", "--from", f"sqlite:///{source}", "--to", target]
-    copied = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    copied = subprocess.run(command, cwd=tmp_path, env=VENV_ENV, capture_output=True, text=True)
     assert copied.returncode == 0, copied.stdout + copied.stderr
     rows = all_rows(f"sqlite:///{source}")
     assert rows["grade"] and rows["comment"] and rows["submitted_assignment"] and rows["student"]
@@ -65,7 +61,7 @@ def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
     with Gradebook(target) as gb:
         assert {s.student_id: (s.score, s.max_score, s.needs_manual_grade)
                 for s in gb.find_assignment(ASSIGNMENT).submissions} == expected
-    again = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True)
+    again = subprocess.run(command, cwd=tmp_path, env=VENV_ENV, capture_output=True, text=True)
     assert again.returncode == 1 and "already holds a gradebook" in again.stderr, again.stdout + again.stderr
     assert all_rows(target) == rows and source.read_bytes() == before
 
@@ -74,14 +70,9 @@ def test_several_workers_on_a_sqlite_gradebook_are_refused(tmp_path):
     root = new_course(tmp_path / "course")
     submit(root, "alice", SOURCE_NB)
     proc = subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root), "--workers", "2"],
-                          cwd=REPO, env=ENV, capture_output=True, text=True, timeout=120)
+                          cwd=REPO, env=VENV_ENV, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "make postgres" in proc.stderr and "WORKERS=1" in proc.stderr, proc.stderr
     assert "locked" not in proc.stdout + proc.stderr and not (root / "autograded").exists()
-
-
-def report(root):
-    with open(root / "autograde_report.csv", newline="") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
 
 
 def batch_processes(root):
@@ -154,7 +145,7 @@ def as_under_nohup():
 
 def start_batch(root, url, workers=2):
     return subprocess.Popen([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root), "--workers",
-                             str(workers)], cwd=REPO, env=dict(ENV, GRADEBOOK_URL=url), stdout=subprocess.PIPE,
+                             str(workers)], cwd=REPO, env=dict(VENV_ENV, GRADEBOOK_URL=url), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, preexec_fn=as_under_nohup)
 
 
@@ -176,7 +167,7 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
     url = postgres("parallel")
     root = new_course(tmp_path / "course")
     subprocess.run([str(VENV_BIN / "nbgrader"), "generate_assignment", ASSIGNMENT, "--force"], cwd=root,
-                   env=dict(ENV, GRADEBOOK_URL=url), check=True, capture_output=True)
+                   env=dict(VENV_ENV, GRADEBOOK_URL=url), check=True, capture_output=True)
     first = {"s1": SOURCE_NB, "s2": RELEASE_NB, "s3": SOURCE_NB, "s4": RELEASE_NB}
     for student, notebook in first.items():
         submit(root, student, notebook)
@@ -193,7 +184,7 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
         grader.join(timeout=60)
     assert proc.returncode == 0, out
     assert not grader.errors and not grader.todo, (grader.errors, grader.todo)
-    rows = report(root)
+    rows = autograde_report(root)
     assert {s: r["status"] for s, r in rows.items()} == {s: "graded" for s in first}, out
     solved = {rows[s]["score"] for s in first if first[s] == SOURCE_NB}
     assert len(solved) == 1 and float(solved.pop()) > 0, (killed_student, rows)
@@ -218,7 +209,7 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
         proc = start_batch(root, url)
         out, _ = proc.communicate(timeout=900)
     assert proc.returncode == 0, out
-    rows = report(root)
+    rows = autograde_report(root)
     for student in [*first, *done]:
         assert rows[student]["status"] == "skipped", (student, rows[student])
     assert all(rows[s]["status"] in ("graded", "skipped") for s in second) and any(
@@ -234,7 +225,7 @@ def test_a_parallel_batch_on_postgres_survives_a_lost_worker_a_killed_client_and
 
     # The class report of it all, from the PostgreSQL gradebook.
     page = subprocess.run([sys.executable, "-m", "grading.analytics", ASSIGNMENT, "--root", str(root)], cwd=REPO,
-                          env=dict(ENV, GRADEBOOK_URL=url), capture_output=True, text=True)
+                          env=dict(VENV_ENV, GRADEBOOK_URL=url), capture_output=True, text=True)
     assert page.returncode == 0, page.stdout + page.stderr
     html, graded = (root / "class-report" / "index.html").read_text(), len(first) + len(second)
     assert f"{graded} graded submissions" in html and "<script" not in html

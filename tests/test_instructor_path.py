@@ -15,7 +15,8 @@ import nbformat
 import pytest
 from nbgrader.api import Comment, Grade, Gradebook
 
-from conftest import ASSIGNMENT, REPO, SANDBOX_KERNELSPEC, VENV_BIN, autograded_test_points, total_points
+from conftest import (ASSIGNMENT, REPO, SANDBOX_KERNELSPEC, VENV_BIN, autograde_report, autograded_test_points,
+                      total_points)
 from grading.demo import filled
 from graded_class import digest
 
@@ -49,11 +50,6 @@ def make(root, *targets, check=True):
     assert proc.returncode == 0 or not check, \
         f"make {' '.join(targets)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
-
-
-def report(root):
-    with open(root / "autograde_report.csv") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
 
 
 def grade_by_hand(root):
@@ -90,7 +86,7 @@ def course(tmp_path_factory, source_nb):
 
 def test_readme_instructor_path_grades_a_submission(course, source_nb):
     root, proc = course
-    row = report(root)["alice"]
+    row = autograde_report(root)["alice"]
     assert row["status"] == "graded" and float(row["score"]) == sum(autograded_test_points(source_nb).values()), row
     assert "Traceback" not in proc.stdout + proc.stderr
 
@@ -104,8 +100,8 @@ def test_a_folder_graded_elsewhere_is_reported_not_a_traceback(course):
     shutil.rmtree(root / "submitted" / "ghost")
     shutil.rmtree(root / "autograded" / "ghost")
     assert proc.returncode != 0 and "Traceback" not in proc.stdout + proc.stderr
-    assert "gradebook has no grades for it: `make regrade`" in report(root)["ghost"]["message"]
-    assert report(root)["alice"]["status"] == "skipped"
+    assert "gradebook has no grades for it: `make regrade`" in autograde_report(root)["ghost"]["message"]
+    assert autograde_report(root)["alice"]["status"] == "skipped"
 
 
 def test_a_regrade_keeps_manual_grades_after_a_backup_and_an_export(course, source_nb):
@@ -114,7 +110,7 @@ def test_a_regrade_keeps_manual_grades_after_a_backup_and_an_export(course, sour
     graded = sum(autograded_test_points(source_nb).values()) + sum(MANUAL.values())
 
     proc = make(root, "regrade")
-    assert report(root)["alice"]["status"] == "graded", proc.stdout
+    assert autograde_report(root)["alice"]["status"] == "graded", proc.stdout
     exports = sorted((root / "gradebook-backups").glob("grades-*.csv"))
     assert exports and sorted((root / "gradebook-backups").glob("gradebook-*.db")), "no backup before the regrade"
     with open(exports[-1]) as f:
