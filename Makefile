@@ -38,9 +38,10 @@ lab: install
 	GAN_PROFILE=full GAN_RESULTS_DIR=$(CURDIR)/results $(BIN)/python tools/run_lab.py $(NOTEBOOK) \
 		--output-dir results --output $(ASSIGNMENT)_executed.ipynb
 
-# The fast tier (about 2 minutes): unit tests, nbval regression of the source notebook (short profile), release sync.
+# The fast tier (about 2 minutes): unit tests, nbval regression of every assignment's source notebook (short
+# profile), release sync.
 check: install
-	$(PYTEST) -m "not slow and not browser" tests $(NOTEBOOK)
+	$(PYTEST) -m "not slow and not browser" tests $(wildcard source/*/*.ipynb)
 
 # Every test: the fast tier, real sandboxed autograding of one shared graded class, the seed sweep, the
 # instructor's path on a fresh copy of the repository, the hand-out, and the browser tests of JupyterLab and
@@ -58,13 +59,13 @@ ui-test: install sandbox ui-deps
 release: install
 	cd $(COURSE) && nbgrader generate_assignment $(ASSIGNMENT) --force
 
-# The students' hand-out, dist/gan_mnist-student.zip: the release notebook, the lab's package as a wheel, MNIST,
-# a README with the two commands that install and open the lab (grading/handout.py says what is inside).
+# The students' hand-out, COURSE/dist/<assignment>-student.zip: the assignment's release folder, the course's package
+# as a wheel, MNIST, a README with the two commands that install and open it (grading/handout.py says what is inside).
 handout: install
-	$(BIN)/python -m grading.handout
+	$(BIN)/python -m grading.handout $(ASSIGNMENT) --root $(COURSE)
 
-# An LMS's submissions (Canvas or Moodle "download all submissions" zip in downloaded/gan_mnist/archive/) into
-# submitted/<LMS id>/gan_mnist/; a student's folder already there stops it (nbgrader's --force would replace it).
+# An LMS's submissions (Canvas or Moodle "download all submissions" zip in downloaded/<assignment>/archive/) into
+# submitted/<LMS id>/<assignment>/; a student's folder already there stops it (nbgrader's --force would replace it).
 lms-collect: install
 	cd $(COURSE) && nbgrader zip_collect $(ASSIGNMENT)
 
@@ -76,14 +77,14 @@ lms-export: install
 # formgrader as the course's service (hub/hub.sh, hub/jupyterhub_config.py). `make hub-stop` removes all of it.
 STUDENTS ?= 3
 hub: handout
-	bash hub/hub.sh start $(STUDENTS)
+	ASSIGNMENT=$(ASSIGNMENT) bash hub/hub.sh start $(STUDENTS)
 
 hub-stop:
 	bash hub/hub.sh stop
 
 # Autograde what formgrader collected on the hub, in the sandbox (as root), with the report of `make autograde`.
 hub-autograde: install sandbox
-	bash hub/hub.sh autograde
+	ASSIGNMENT=$(ASSIGNMENT) bash hub/hub.sh autograde
 
 # The semester loop through the hub in Chromium (tests/test_hub.py; screenshots in ui-artifacts/hub-*/): starts the
 # hub on free ports, releases, fetches, submits, collects, autogrades, then stops it (keeping its installed environment).
@@ -123,24 +124,26 @@ class-report: install
 	$(BIN)/python -m grading.analytics $(ASSIGNMENT) --root $(COURSE)
 
 # The demo class, in its own course root demo/ (nbgrader's example-course style): two demo students'
-# submissions, autograded, their feedback and grades.csv, all committed. Touches nothing outside demo/.
+# submissions, autograded, their feedback and grades.csv, all committed. Touches nothing outside demo/. It is the
+# GAN lab's (grading/demo.py fills in its solutions and its full run's results/), whatever ASSIGNMENT says.
+DEMO_ASSIGNMENT := gan_mnist
 define build_demo
 	rm -rf demo/autograded demo/feedback demo/release demo/gradebook.db
-	cd demo && nbgrader generate_assignment $(ASSIGNMENT)
+	cd demo && nbgrader generate_assignment $(DEMO_ASSIGNMENT)
 	$(BIN)/python -m grading.demo
-	$(BIN)/python -m grading.batch $(ASSIGNMENT) --root demo
-	cd demo && nbgrader generate_feedback $(ASSIGNMENT) && nbgrader export
+	$(BIN)/python -m grading.batch $(DEMO_ASSIGNMENT) --root demo
+	cd demo && nbgrader generate_feedback $(DEMO_ASSIGNMENT) && nbgrader export
 endef
 
 demo: sandbox
 	$(build_demo)
 
 # After editing the source notebook: re-record the outputs nbval compares, regenerate release/ (the class's
-# gradebook is left alone: `make release` enters a changed assignment there) and the demo class.
+# gradebook is left alone: `make release` enters a changed assignment there) and, for the GAN lab, the demo class.
 record: sandbox
 	GAN_PROFILE=quick $(BIN)/python -m grading.record $(NOTEBOOK)
 	$(BIN)/nbgrader generate_assignment $(ASSIGNMENT) --force --no-db
-	$(build_demo)
+	$(if $(filter $(DEMO_ASSIGNMENT),$(ASSIGNMENT)),$(build_demo))
 
 # Training speed, the plain way against the lab's way, side by side (medians; last line JSON), the
 # real-data quality floor and the recorded 50-epoch quality runs.

@@ -1,24 +1,29 @@
-"""The students' hand-out: one zip with the release notebook, the lab's package as a wheel, MNIST and a README.
+"""The students' hand-out: one zip with an assignment's release folder, the course's package as a wheel, MNIST and
+a README.
 
-Usage (from the course root): .venv/bin/python -m grading.handout [--output dist/gan_mnist-student.zip]
-(`make handout`)
+Usage (from the repository): .venv/bin/python -m grading.handout [ASSIGNMENT] [--root COURSE] [--output ZIP]
+(`make handout ASSIGNMENT=<name> COURSE=<course root>`; default gan_mnist, this folder, COURSE/dist/<name>-student.zip)
 
-The zip holds one folder, ``gan_mnist/``:
+The zip holds one folder, ``<assignment>/``:
 
-- ``gan_mnist.ipynb``: release/ (no solutions, no hidden tests, no rubrics: ``nbgrader generate_assignment``);
+- ``<assignment>.ipynb`` and every other file of ``COURSE/release/<assignment>/`` (no solutions, no hidden tests,
+  no rubrics: ``nbgrader generate_assignment``);
 - ``wheels/gan_mnist_helpers-<version>-py3-none-any.whl``: ``helpers/`` only, with its classifier weights and
   reference figures as package data, built here (a normal install, not the repository's editable one);
 - ``requirements.txt``: the course's ``requirements.txt`` (what a student needs) with the wheel instead of
   the editable install;
 - ``data/MNIST/raw/``: the four MNIST archives and their checksums (``helpers.mnist_root`` finds ``data/``
   next to the notebook);
-- ``README.md``: ``handout/README.md``, the two commands that install and open the lab;
+- ``README.md``: ``handout/README.md`` with the assignment's title and notebook filled in: the two commands that
+  install and open it;
 - ``nbgrader_config.py``: Validate's settings (nbgrader reads it from the folder JupyterLab starts in).
 
-Nothing else of the repository goes in: ``tests/test_handout.py`` checks that no line of the source
-notebook's solution, hidden-test and mark-scheme regions and no file of the instructor's folders is inside.
+The wheel, requirements, data and Validate's settings are the course's, the same for every assignment. Nothing
+else of the repository goes in: ``tests/test_handout.py`` checks that no line of the source notebook's solution,
+hidden-test and mark-scheme regions and no file of the instructor's folders is inside.
 """
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -27,9 +32,9 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import nbformat
+
 REPO = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "gan_mnist"
-DEFAULT_OUTPUT = REPO / "dist" / f"{ASSIGNMENT}-student.zip"
 DATA_FILES = ["MD5SUMS.txt", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
               "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
 # Validate runs the notebook's short profile: its training cell takes about 10 s on an idle core, tens of seconds on
@@ -83,18 +88,28 @@ def student_requirements(wheel_name: str) -> str:
                       "# The lab's package (what the notebook imports as helpers).", f"wheels/{wheel_name}"]) + "\n"
 
 
-def build(output: Path = DEFAULT_OUTPUT) -> Path:
-    notebook = REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+def readme(notebook: Path) -> str:
+    """handout/README.md for this assignment: its title (the notebook's first heading) and its notebook's name."""
+    headings = (re.match(r"#\s+(.+)", cell.source) for cell in nbformat.read(notebook, as_version=4).cells
+                if cell.cell_type == "markdown")
+    title = next((h.group(1).strip() for h in headings if h), notebook.stem)
+    return (REPO / "handout" / "README.md").read_text().format(title=title, notebook=notebook.name)
+
+
+def build(assignment: str, root: Path, output: Path) -> Path:
+    release = root / "release" / assignment
+    notebook = release / f"{assignment}.ipynb"
     if not notebook.is_file():
-        raise SystemExit(f"{notebook} not found: `make release` generates it from source/")
+        raise SystemExit(f"{notebook} not found: `make release ASSIGNMENT={assignment}` generates it from source/")
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")  # an interrupted build leaves no half zip behind
     with tempfile.TemporaryDirectory() as wheels:
         wheel = build_wheel(Path(wheels))
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-            top = Path(ASSIGNMENT)
-            zf.write(notebook, top / notebook.name)
-            zf.write(REPO / "handout" / "README.md", top / "README.md")
+            top = Path(assignment)
+            for path in sorted(p for p in release.rglob("*") if p.is_file()):
+                zf.write(path, top / path.relative_to(release))
+            zf.writestr(str(top / "README.md"), readme(notebook))
             zf.writestr(str(top / "requirements.txt"), student_requirements(wheel.name))
             zf.writestr(str(top / "nbgrader_config.py"), STUDENT_CONFIG)
             zf.write(wheel, top / "wheels" / wheel.name)
@@ -106,9 +121,11 @@ def build(output: Path = DEFAULT_OUTPUT) -> Path:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("assignment", nargs="?", default="gan_mnist")
+    parser.add_argument("--root", type=Path, default=Path("."), help="the course root (default: here)")
+    parser.add_argument("--output", type=Path, help="the zip (default: ROOT/dist/ASSIGNMENT-student.zip)")
     args = parser.parse_args(argv)
-    output = build(args.output)
+    output = build(args.assignment, args.root, args.output or args.root / "dist" / f"{args.assignment}-student.zip")
     with zipfile.ZipFile(output) as zf:
         size = sum(info.compress_size for info in zf.infolist())
         print(f"wrote {output} ({len(zf.infolist())} files, {size / 1e6:.1f} MB): give it to your students")

@@ -6,8 +6,10 @@
 # - accounts: instructor, ta, student1..N (PAM logins, passwords in $STATE/private/passwords, root only) and
 #   grader-<course> (the course's home, no login); homes mode 0700;
 # - $STATE/venv: the environment every account runs (Debian's python3.11, readable by all): the students'
-#   hand-out requirements with the lab's wheel (make handout), jupyterhub; $STATE/node_modules: the proxy;
-# - the course in ~grader-<course>/<course>: source/, the course's nbgrader_config.py and grading/, its gradebook;
+#   hand-out requirements with the course's wheel (make handout: the same for every assignment), jupyterhub;
+#   $STATE/node_modules: the proxy;
+# - the course in ~grader-<course>/<course>: source/ (every assignment generated, for formgrader to release), the
+#   course's nbgrader_config.py and grading/, its gradebook;
 # - the exchange $STATE/exchange (1777) with the course's inbound (2733) and outbound, owned by the grader
 #   before any student can log in (no one else can claim the course's folder);
 # - MNIST extracted in $STATE/data (read-only for everyone).
@@ -16,7 +18,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 STATE=${HUB_STATE:-/srv/gan-hub}
 COURSE=gan-mnist-lab
-ASSIGNMENT=gan_mnist
+ASSIGNMENT=${ASSIGNMENT:-gan_mnist}  # the hand-out whose environment the hub installs; the one autograde grades
 GRADER=grader-$COURSE
 PORT=${HUB_PORT:-8000}
 PYTHON=${HUB_PYTHON:-/usr/bin/python3.11}
@@ -36,8 +38,8 @@ write_config() {  # Jupyter's configuration by role: what each kind of account s
 c = get_config()  # noqa: F821
 c.CourseDirectory.course_id = "$COURSE"
 c.Exchange.root = "$STATE/exchange"
-# a submission without gan_mnist.ipynb (renamed, deleted) is refused in the Assignment List with nbgrader's
-# message, before the deadline rather than in the grading report after it
+# a submission without the assignment's notebook (renamed, deleted) is refused in the Assignment List with
+# nbgrader's message, before the deadline rather than in the grading report after it
 c.ExchangeSubmit.strict = True
 EOF
     # Validate's settings, as in the students' hand-out (grading/handout.py)
@@ -100,14 +102,17 @@ set_up_course() {
     local home=/home/$GRADER course=/home/$GRADER/$COURSE
     install -d -o "$GRADER" -g "$GRADER" -m 700 "$course"
     cp -r "$REPO/source" "$REPO/nbgrader_config.py" "$course/"
-    rm -rf "$course/source/$ASSIGNMENT/results_quick"
+    rm -rf "$course"/source/*/results_quick  # make record's outputs: not the course's
     # the course's nbgrader steps for formgrader (feedback, sanitised views), beside the course; autograde runs
     # as root with the repository's environment and sandbox (hub.sh autograde)
     install -d -o "$GRADER" -g "$GRADER" -m 700 "$home/tools"
     cp -r "$REPO/grading" "$home/tools/"
     rm -rf "$home/tools/grading/__pycache__"
     chown -R "$GRADER:$GRADER" "$course" "$home/tools"
-    (cd "$course" && as_grader nbgrader generate_assignment "$ASSIGNMENT" --log-level=WARN)
+    local source
+    for source in "$course"/source/*/; do
+        (cd "$course" && as_grader nbgrader generate_assignment "$(basename "$source")" --log-level=WARN)
+    done
     # the course's folders in the exchange, as nbgrader's release makes them, before any student can log in
     install -d -m 1777 "$STATE/exchange"
     install -d -o "$GRADER" -g "$GRADER" -m 755 "$STATE/exchange/$COURSE" "$STATE/exchange/$COURSE/outbound"

@@ -14,14 +14,24 @@ REMINDER = "test_results_submitted"  # 0 points: Validate's reminder that result
 
 
 def test_release_is_what_generate_assignment_makes_from_source(course_copy):
+    """Every assignment under source/, as `make release ASSIGNMENT=<name>` makes it."""
     committed = course_copy / "release"
     regenerated = course_copy.parent / "regenerated"
     committed.rename(regenerated)
-    nbgrader("generate_assignment", ASSIGNMENT, "--force", cwd=course_copy)
-    comparison = filecmp.dircmp(course_copy / "release" / ASSIGNMENT, regenerated / ASSIGNMENT)
-    assert not (comparison.left_only or comparison.right_only), "release/ has other files than source/ makes: run `make release`"
-    _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files, shallow=False)
-    assert not mismatch and not errors, f"release/ is out of date ({mismatch + errors}): run `make release` and commit it"
+    assignments = sorted(path.name for path in (course_copy / "source").iterdir() if path.is_dir())
+    assert ASSIGNMENT in assignments
+    for assignment in assignments:
+        nbgrader("generate_assignment", assignment, "--force", cwd=course_copy)
+    comparison = filecmp.dircmp(course_copy / "release", regenerated)
+    assert not (comparison.left_only or comparison.right_only), "release/ has other assignments than source/ makes"
+    for assignment in assignments:
+        comparison = filecmp.dircmp(course_copy / "release" / assignment, regenerated / assignment)
+        assert not (comparison.left_only or comparison.right_only), \
+            f"release/{assignment} has other files than source/ makes: run `make release ASSIGNMENT={assignment}`"
+        _, mismatch, errors = filecmp.cmpfiles(comparison.left, comparison.right, comparison.common_files,
+                                               shallow=False)
+        assert not mismatch and not errors, \
+            f"release/{assignment} is out of date ({mismatch + errors}): run `make release ASSIGNMENT={assignment}`"
 
 
 def test_release_holds_no_solutions_and_no_hidden_tests(release_nb):

@@ -1,11 +1,12 @@
 """A course has more than one lab (issue 16): a tiny second assignment, written here, goes through the same make
-targets as the GAN lab (release, autograde in the sandbox on two workers and a PostgreSQL gradebook, feedback,
-the class report), and its scores equal those of stock nbgrader (its own autograde steps, the stock python3
+targets as the GAN lab (release, the hand-out, autograde in the sandbox on two workers and a PostgreSQL gradebook,
+feedback, the class report), and its scores equal those of stock nbgrader (its own autograde steps, the stock python3
 kernel, a sqlite gradebook) on the same submissions.
 """
 import os
 import shutil
 import subprocess
+import zipfile
 
 import nbformat
 import pytest
@@ -15,6 +16,7 @@ from nbgrader.api import Gradebook
 from conftest import REPO, nbgrader
 
 TINY = "arithmetic"
+TITLE = "Arithmetic warm-up"
 pytestmark = pytest.mark.slow
 
 
@@ -31,6 +33,7 @@ def cell(kind, source, grade_id, points=None):
 def tiny_assignment():
     """Two questions; the first's test has a hidden part."""
     return new_notebook(cells=[
+        new_markdown_cell(f"# {TITLE}\n\nTwo small functions."),
         cell("question", "**1.** Write `add(a, b)`, the sum of two numbers.", "q_add"),
         cell("answer", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION", "add"),
         cell("test", '"""add works for the example and for numbers not shown."""\nassert add(1, 2) == 3, "add(1, 2) '
@@ -63,8 +66,8 @@ def scores(url):
 
 
 def test_a_second_assignment_goes_through_the_same_targets_and_scores_as_stock_nbgrader(postgres, tmp_path):
-    """release, autograde (sandboxed, WORKERS=2), feedback and class-report with ASSIGNMENT= and COURSE=; every
-    student's score equals stock nbgrader's on the same submissions."""
+    """release, handout, autograde (sandboxed, WORKERS=2), feedback and class-report with ASSIGNMENT= and COURSE=;
+    every student's score equals stock nbgrader's on the same submissions."""
     course, stock, url = tmp_path / "course", tmp_path / "stock", postgres("arithmetic")
     (course / "source" / TINY).mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", course)
@@ -74,6 +77,13 @@ def test_a_second_assignment_goes_through_the_same_targets_and_scores_as_stock_n
     release = nbformat.read(course / "release" / TINY / f"{TINY}.ipynb", as_version=4)
     text = "\n".join(c.source for c in release.cells)
     assert "return a + b" not in text and "add(-4, 10)" not in text and "raise NotImplementedError" in text
+
+    proc = make("handout", course, url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with zipfile.ZipFile(course / "dist" / f"{TINY}-student.zip") as zf:
+        handed, readme = zf.read(f"{TINY}/{TINY}.ipynb"), zf.read(f"{TINY}/README.md").decode()
+    assert handed == (course / "release" / TINY / f"{TINY}.ipynb").read_bytes(), "the hand-out's notebook differs"
+    assert readme.startswith(f"# {TITLE}\n") and f"jupyter lab {TINY}.ipynb" in readme, readme
 
     submissions = {"right": {"add": "def add(a, b):\n    return a + b", "double": "def double(x):\n    return x + x"},
                    "hard_codes_the_example": {"add": "def add(a, b):\n    return 3", "double": "def double(x):\n    return 2 * x"},

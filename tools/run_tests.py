@@ -8,7 +8,8 @@ PYTEST_OPTIONS and PYTEST_ARGS)
 - ``hub``: the semester loop through the course's JupyterHub (`make hub-test`; it says why it skipped when
   the machine does not allow it: not root, no free ports), then the class at scale (PostgreSQL, a batch on two
   Dask workers), the wrong-submission catalogue and the seed sweep;
-- ``rest``: everything else (unit tests, nbval, the hand-out, the browser tests of JupyterLab).
+- ``rest``: everything else (unit tests, nbval of every assignment's source notebook, the hand-out, the browser
+  tests of JupyterLab).
 
 The two tests that need the sandbox to themselves (no sandbox process may exist; the sandbox's kernel taken
 away for a moment) and the hub's autograde keep apart through ``conftest.sandbox_lock``. Each run has its own
@@ -30,6 +31,7 @@ SANDBOXED = ["tests/test_autograde.py", "tests/test_hostile_submissions.py", "te
 # the hub loop first, then the class at scale (PostgreSQL, two Dask workers), the catalogue and the seed sweep
 HUB = ["tests/test_hub.py", "tests/test_class_scale.py", "tests/test_wrong_submissions.py", "tests/test_seed_sweep.py"]
 PYTEST = [sys.executable, "-m", "pytest"]
+SOURCE_NOTEBOOKS = sorted(str(path.relative_to(REPO)) for path in REPO.glob("source/*/*.ipynb"))  # nbval, each lab
 
 
 def main(options):
@@ -39,7 +41,7 @@ def main(options):
     logs = REPO / "test-logs"
     logs.mkdir(exist_ok=True)
     runs = {"sandboxed": SANDBOXED,
-            "rest": ["tests", "source/gan_mnist/gan_mnist.ipynb", *(f"--ignore={path}" for path in SANDBOXED + HUB)],
+            "rest": ["tests", *SOURCE_NOTEBOOKS, *(f"--ignore={path}" for path in SANDBOXED + HUB)],
             "hub": ["-rs", *HUB]}
     started, procs = time.monotonic(), {}
     for name, selection in runs.items():
