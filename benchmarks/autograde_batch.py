@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from class_scale import scratch_env
+
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "gan_mnist"
 DEMO_RESULTS = REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "results"
@@ -69,7 +71,7 @@ def main():
     parser.add_argument("--students", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = scratch_env()
     seconds = {"verified": [], "nbgrader": []}
     verified_wall = 0.0
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from class_scale import ASSIGNMENT, BIN, REPO, SOURCE_NB, course, kinds  # the class benchmark's course and reference
+from class_scale import ASSIGNMENT, BIN, REPO, SOURCE_NB, course, kinds, scratch_env  # the class benchmark's
 from grading.batch import needs_regrade
 
 
@@ -63,7 +63,7 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="PyTorch/OpenMP threads of each grading's kernel")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="gan-bench-busy-"))
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", OMP_NUM_THREADS=str(args.threads))
+    env = scratch_env(OMP_NUM_THREADS=str(args.threads))
     mine, theirs = scratch / "mine", scratch / "theirs"
     times, scores = {"alone": [], "beside": []}, []
     try:

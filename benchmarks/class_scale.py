@@ -41,6 +41,13 @@ DEMO_RESULTS = REPO / "demo" / "submitted" / "demo_complete" / ASSIGNMENT / "res
 BIN = Path(sys.executable).parent
 
 
+def scratch_env(**extra):
+    """The benchmarks' environment: the venv first on PATH, without the operator's GRADEBOOK_URL and DASK_SCHEDULER
+    (a benchmark grades its own scratch courses, never the real class's gradebook or cluster)."""
+    env = {name: value for name, value in os.environ.items() if name not in ("GRADEBOOK_URL", "DASK_SCHEDULER")}
+    return dict(env, PATH=f"{BIN}{os.pathsep}{env['PATH']}", **extra)
+
+
 def kinds(source_nb):
     """[(name, function(folder, seed))]: what one student of each kind puts in their submission folder."""
     def notebook(nb, results=False):
@@ -99,8 +106,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=200)
     args = parser.parse_args()
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
-    env.pop("OMP_NUM_THREADS", None)  # the batch gives each worker its share of the cores
+    env = scratch_env()
+    env.pop("OMP_NUM_THREADS", None)  # the batch's own default: one PyTorch thread a kernel
     source_nb = nbformat.read(SOURCE_NB, as_version=4)
     menu = kinds(source_nb)
     students = {f"{i:04d}-{menu[i % len(menu)][0]}": menu[i % len(menu)][1] for i in range(args.students)}
