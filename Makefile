@@ -103,9 +103,11 @@ autograde: install sandbox
 regrade: install sandbox
 	$(GRADE) --regrade
 
-# Each graded student's feedback, COURSE/feedback/<student>/<assignment>/ (HTML without hidden tests or rubrics).
+# Each graded student's feedback, COURSE/feedback/<student>/<assignment>/ (HTML without hidden tests or rubrics);
+# withheld, student by student, while written answers or flagged tests are not graded by hand (RELEASE_UNGRADED=1:
+# release anyway, those cells at 0).
 feedback: install
-	cd $(COURSE) && nbgrader generate_feedback $(ASSIGNMENT)
+	cd $(COURSE) && nbgrader generate_feedback $(ASSIGNMENT) $(if $(RELEASE_UNGRADED),--RequireManualGrades.release_ungraded=True)
 
 # The course's PostgreSQL server (Debian's, as root when missing): its cluster in .state/postgres/, a unix socket
 # only, the database `gradebook`; prints the GRADEBOOK_URL to use (postgres/postgres.sh). postgres-stop keeps the data.
@@ -123,15 +125,17 @@ gradebook-to-postgres: install
 class-report: install
 	$(BIN)/python -m grading.analytics $(ASSIGNMENT) --root $(COURSE)
 
-# The demo class, in its own course root demo/ (nbgrader's example-course style): two demo students'
-# submissions, autograded, their feedback and grades.csv, all committed. Touches nothing outside demo/. It is the
-# GAN lab's (grading/demo.py fills in its solutions and its full run's results/), whatever ASSIGNMENT says.
+# The demo class, in its own course root demo/ (nbgrader's example-course style): two demo students' submissions,
+# autograded, their written answers graded as a TA would, their feedback and grades.csv, all committed. Touches nothing
+# outside demo/. It is the GAN lab's (grading/demo.py fills in its solutions, its full run's results/ and the written
+# answers' grades), whatever ASSIGNMENT says.
 DEMO_ASSIGNMENT := gan_mnist
 define build_demo
 	rm -rf demo/autograded demo/feedback demo/release demo/gradebook.db
 	cd demo && nbgrader generate_assignment $(DEMO_ASSIGNMENT)
 	$(BIN)/python -m grading.demo
 	$(BIN)/python -m grading.batch $(DEMO_ASSIGNMENT) --root demo
+	$(BIN)/python -m grading.demo grade
 	cd demo && nbgrader generate_feedback $(DEMO_ASSIGNMENT) && nbgrader export
 endef
 

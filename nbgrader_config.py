@@ -64,7 +64,10 @@ c.AssignLatePenalties.plugin_class = "grading.late.LatePenalty"
 c.LatePenalty.percent_per_day = 10.0
 c.LatePenalty.grace_minutes = 15.0
 
+# Feedback waits until every written answer (and every test flagged for review) of the student is graded by hand
+# (grading/preprocessors.py: RequireManualGrades; `make feedback RELEASE_UNGRADED=1` releases anyway).
 c.GenerateFeedback.preprocessors = [
+    "grading.preprocessors.RequireManualGrades",
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",

@@ -1,24 +1,42 @@
 """Write the two demo students' submissions, in the demo class's own course root demo/, from its
 release and source notebooks (demo/source links to the course's source/; `make demo` generates demo/release first).
 
-Usage (from the course root): .venv/bin/python -m grading.demo   (run by `make demo`, which then grades
-them in demo/)
+Usage (from the course root): .venv/bin/python -m grading.demo   (run by `make demo`, which then autogrades
+them in demo/), then .venv/bin/python -m grading.demo grade: their written answers graded by hand, as a TA does in
+formgrader (``WRITTEN_GRADES``), so that their feedback shows graded answers.
 
 - demo_complete: the release notebook with every solution and written answer filled in from
   source/, plus results/ images of a full 50-epoch run (kept in the repository), packed into the
   notebook too as the full run's last section does (``helpers.handin``).
 - demo_partial: the release notebook with only the transform, the generator and Task 1 done.
 """
+import sys
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_output
+from nbgrader.api import Gradebook
 
 from helpers.handin import packed_output
 
 DEMO = "demo"  # the demo class's course root, in the course root
 ASSIGNMENT = "gan_mnist"
 PARTIAL_ANSWERS = {"transform", "generator", "task1_answer"}
+# {student: {written answer: (points, the TA's comment)}}: the answers each demo student wrote (the unanswered
+# ones score 0 without a person).
+WRITTEN_GRADES = {
+    "demo_complete": {
+        "task1_answer": (4, "All four: both losses right, the dead-unit argument for G and D, the count layer by layer, "
+                            "and the locality that flattening loses, seen in your own grid."),
+        "task2_answer": (4, "Your own figures throughout (D(x) 0.42-0.66, the epoch-4 minimum 0.074), and the "
+                            "gradient comparison worked out."),
+        "task4_answer": (3.5, "A careful reading of the three grids with the figures quoted; the mode-collapse point "
+                              "needs your own grid, not only the coverage figure."),
+    },
+    "demo_partial": {
+        "task1_answer": (4, "All four right."),
+    },
+}
 
 
 def filled(release, source, grade_ids=None):
@@ -45,6 +63,19 @@ def read_step(root, step):
     return nbformat.read(Path(root) / step / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
 
 
+def grade_written_answers(root):
+    """Enter ``WRITTEN_GRADES`` in the course ``root``'s gradebook as formgrader does: the score, the comment, and
+    the answer no longer waiting for a person."""
+    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gradebook:
+        for student, answers in WRITTEN_GRADES.items():
+            for answer, (points, comment) in answers.items():
+                grade = gradebook.find_grade(answer, ASSIGNMENT, ASSIGNMENT, student)
+                grade.manual_score, grade.needs_manual_grade = points, False
+                gradebook.find_comment(answer, ASSIGNMENT, ASSIGNMENT, student).manual_comment = comment
+        gradebook.db.commit()
+    print(f"graded the written answers of {', '.join(WRITTEN_GRADES)}")
+
+
 def main():
     demo = Path.cwd() / DEMO
     for student, grade_ids in [("demo_complete", None), ("demo_partial", PARTIAL_ANSWERS)]:
@@ -58,4 +89,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    grade_written_answers(Path.cwd() / DEMO) if sys.argv[1:] == ["grade"] else main()

@@ -1,5 +1,11 @@
 """nbgrader preprocessors for this course's feedback, named in nbgrader_config.py.
 
+RequireManualGrades: feedback is withheld from a student while a cell of theirs waits for a person (a written
+answer not graded yet, or a test flagged for review): it would show 0 points for work that has not been read.
+The instructor grades those cells in formgrader first, or releases anyway (``make feedback RELEASE_UNGRADED=1``,
+``--RequireManualGrades.release_ungraded=True``). It runs for `make feedback` and for formgrader's Generate
+Feedback alike; nbgrader reports each withheld student and goes on with the others.
+
 HideTestTracebacks: nbgrader's ClearHiddenTests removes the hidden tests from the test cells'
 source in feedback, but a failing hidden test's traceback still quotes the lines around it. In
 feedback, an error in a test cell is cut down to its last line: the assertion message, which says
@@ -11,10 +17,35 @@ leaves out every cell and output marked ``graders_only`` (grading/verdicts.py ma
 
 (What autograde runs is built by grading/rebuild.py, its scores saved by grading/verdicts.py.)
 """
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_grade, is_solution
+from traitlets import Bool
 
 from .rebuild import GRADERS_ONLY, GRADING_METADATA
+
+
+class UngradedAnswers(Exception):
+    """Feedback withheld: cells of the submission still wait for a person."""
+
+
+class RequireManualGrades(NbGraderPreprocessor):
+    release_ungraded = Bool(False, help="Generate feedback even while written answers or flagged tests wait for "
+                                        "a person (they show 0 points).").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        if self.release_ungraded:
+            return nb, resources
+        ids = resources["nbgrader"]
+        with Gradebook(ids["db_url"]) as gradebook:
+            waiting = sorted(grade.name for grade in gradebook.find_submission_notebook(
+                ids["notebook"], ids["assignment"], ids["student"]).grades if grade.needs_manual_grade)
+        if waiting:
+            raise UngradedAnswers(
+                f"feedback for {ids['student']} withheld: {', '.join(waiting)} not graded yet. Grade them in formgrader "
+                "(Manual Grading), or release anyway: make feedback RELEASE_UNGRADED=1 "
+                "(nbgrader: --RequireManualGrades.release_ungraded=True)")
+        return nb, resources
 
 
 class HideTestTracebacks(NbGraderPreprocessor):

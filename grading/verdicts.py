@@ -12,7 +12,8 @@ starts, so that Task 4 is measured while the notebook runs) and on the submissio
 - a submission whose code needs review (``grading.rebuild.ScreenStudentCode``) gets 0 for every
   autograded test, each marked as needing a manual grade, and the findings as the comment of the cell
   they are in: an instructor decides, in formgrader;
-- a test that passed in the student's kernel but that the trusted re-check refutes gets 0;
+- a test that passed in the student's kernel but that the trusted re-check refutes gets 0, and a line under it
+  that tells the student so (the feedback shows it), with the part to look at;
 - Task 4's cell shows the student's images and the figures measured by the grader from the submitted
   weights, whatever the student's kernel printed there, and names images copied from the demo class or
   the instructor's run;
@@ -43,6 +44,15 @@ SAFE_TEXT = re.compile(r"[^\w .,:;()'=+\-/%>\[\]]")  # notes name the student's 
 
 def _plain(text):
     return SAFE_TEXT.sub("?", str(text))
+
+
+def refuted_note(test_cell, message):
+    """What the student reads under a test that passed in their kernel and that the trusted re-check refuted: why it
+    scored 0, and the part to look at (the test's own docstring, never its hidden code)."""
+    checks = re.match(r'\s*"""(.+?)"""', test_cell.source, re.S)
+    look_at = f" Look again at what this test checks: {checks.group(1).strip()}" if checks else ""
+    return (f"0 points: this test passed in your notebook, but the grader's re-check of what your code computed "
+            f"did not confirm it ({_plain(message)}).{look_at}\n")
 
 
 class SaveVerdicts(SaveAutoGrades):
@@ -132,6 +142,7 @@ class SaveVerdicts(SaveAutoGrades):
         elif trusted and trusted["passed"] is False and grade.auto_score:
             grade.auto_score = 0
             self._refuted.append(f"{gid}: passed in the student's kernel, refuted by the trusted re-check: {trusted['message']}")
+            cell.outputs.append(new_output("stream", name="stdout", text=refuted_note(cell, trusted["message"])))
         self.gradebook.db.commit()
 
     def _add_comment(self, cell, resources):

@@ -40,7 +40,8 @@ def _extract_shipped_archives(raw: Path) -> bool:
         archive = raw / f"{name}.gz"
         if not archive.is_file():
             return False
-        partial = target.with_name(target.name + ".partial")  # never leave a truncated file behind
+        # never leave a truncated file behind; a name of its own, as two kernels may unpack at once
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
         with gzip.open(archive, "rb") as src, open(partial, "wb") as dst:
             shutil.copyfileobj(src, dst)
         os.replace(partial, target)

@@ -31,6 +31,20 @@ def _bce(p, target) -> float:
     return -(target * math.log(p) + (1 - target) * math.log(1 - p))
 
 
+# The two curves of each panel differ in line style and marker as well as colour, and each is named at its end:
+# the plot reads in grey-scale print and for colour-blind readers.
+CURVE_STYLES = ({"color": "C0", "linestyle": "-", "marker": "o"}, {"color": "C3", "linestyle": "-.", "marker": "^"})
+
+
+def _curve(ax, epochs, values, label, style, end_label=None):
+    """One per-epoch curve in ``style``, named ``end_label`` (else its label's first word) right of the panel, at
+    the height of its last point."""
+    # markers on every few epochs of a long run, so that the line style shows between them
+    ax.plot(epochs, values, markersize=5, markevery=max(1, len(values) // 12), label=label, **style)
+    ax.annotate(end_label or label.split()[0], (1, values[-1]), xycoords=("axes fraction", "data"), xytext=(3, 0),
+                textcoords="offset points", va="center", fontsize=8, color=style["color"])
+
+
 def plot_training(history, path=None, title="your training run", real_label=0.9) -> None:
     """Plot a training run's ``history`` (one value per epoch): the D and G losses on top and D's mean outputs
     below (histories without ``"D(x)"`` have only the losses), with dashed lines for a D that can only
@@ -43,18 +57,19 @@ def plot_training(history, path=None, title="your training run", real_label=0.9)
     axes = axes[:, 0]
     epochs = range(1, len(history["D"]) + 1)
     references = {"D": _bce(guess, real_label) + _bce(guess, 0), "G": -math.log(guess)}
-    for (name, reference), color in zip(references.items(), ("C0", "C1")):
-        axes[0].plot(epochs, history[name], color=color, marker="o", markersize=3, label=f"{name} loss")
-        axes[0].axhline(reference, color=color, linestyle="--", linewidth=1,
+    for (name, reference), style in zip(references.items(), CURVE_STYLES):
+        _curve(axes[0], epochs, history[name], f"{name} loss", style)
+        axes[0].axhline(reference, color=style["color"], linestyle="--", linewidth=1,
                         label=f"{name} loss if D can only guess ({reference:.3f})")
+        axes[0].annotate(f"{name}: guess", (1, reference), xycoords=("axes fraction", "data"), xytext=(3, 0),
+                         textcoords="offset points", va="center", fontsize=8)
     axes[0].set_ylabel("mean BCE loss")
     axes[0].set_title(title)
     notes = [f"D loss below {references['D']:.2f} and G loss above {references['G']:.2f}: D is winning; "
              "both near their dashed lines: D can only guess."]
     if outputs:
-        axes[1].plot(epochs, history["D(x)"], color="C2", marker="o", markersize=3, label="D(x): D on real digits")
-        axes[1].plot(epochs, history["D(G(z))"], color="C3", marker="o", markersize=3,
-                     label="D(G(z)): D on generated digits")
+        _curve(axes[1], epochs, history["D(x)"], "D(x): D on real digits", CURVE_STYLES[0], end_label="D(x)")
+        _curve(axes[1], epochs, history["D(G(z))"], "D(G(z)): D on generated digits", CURVE_STYLES[1], end_label="D(G(z))")
         axes[1].axhline(guess, color="grey", linestyle="--", linewidth=1, label=f"D can only guess ({guess:.2f})")
         axes[1].set_ylim(0, 1)
         axes[1].set_ylabel("D's mean output")

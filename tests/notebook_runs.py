@@ -2,11 +2,13 @@
 (the wrong-submission catalogue, the seed sweep), many runs at a time.
 
 ``as_autograde_runs`` rebuilds a submission from the source notebook and screens it in-process, with the
-course's own sanitize steps (grading/rebuild.py); ``run_all`` executes such notebooks with
+course's own sanitize steps (grading/rebuild.py); ``as_validate_runs`` is the student's own notebook, what
+Validate runs (the visible tests only); ``run_all`` executes such notebooks with
 NBGRADER_EXECUTION=autograde (the short profile, on the CPU, the hidden tests saving their evidence),
 ``LANES`` kernels side by side on one PyTorch thread each, every kernel running its share one after the
 other (imports paid once; ``%reset``, a working folder and an evidence folder of its own before each run);
-``lost`` scores the executed test cells with nbgrader's own rule; ``refuted`` compares them with
+``lost`` scores the executed test cells with nbgrader's own rule, ``failed_in_validate`` names those Validate
+reports; ``refuted`` compares them with
 grading.recheck's verdicts as grading/verdicts.py does.
 """
 import copy
@@ -16,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
+from nbgrader.preprocessors import ClearHiddenTests
 from nbgrader.utils import determine_grade
 from traitlets.config import PyFileConfigLoader
 
@@ -35,6 +38,11 @@ def as_autograde_runs(submission):
     resources = {"nbgrader": {"assignment": ASSIGNMENT, "notebook": ASSIGNMENT}}
     nb, _ = RebuildFromSource(config=CONFIG).preprocess(copy.deepcopy(submission), resources)
     return ScreenStudentCode(config=CONFIG).preprocess(nb, resources)[0]
+
+
+def as_validate_runs(submission):
+    """The notebook Validate runs for ``submission``: the student's notebook, without the hidden tests."""
+    return ClearHiddenTests().preprocess(copy.deepcopy(submission), {})[0]
 
 
 def _run_in_one_kernel(jobs, base):
@@ -76,6 +84,14 @@ def lost(nb):
                 why[cell.metadata.nbgrader["grade_id"]] = next(
                     (o.get("evalue") or o.get("text", "") for o in cell.outputs if o.output_type in ("error", "stream")), "")
     return why
+
+
+def failed_in_validate(nb):
+    """{test grade_id: first line of its error} of the test cells that fail in ``nb``, an executed notebook, but the
+    0-point reminder that results/ holds a full run (no short run makes one)."""
+    return {cell.metadata.nbgrader["grade_id"]: f"{error.ename}: {error.evalue}".splitlines()[0]
+            for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("points")
+            for error in cell.get("outputs", []) if error.output_type == "error"}
 
 
 def trusted_verdicts(evidence):

@@ -6,7 +6,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import ASSIGNMENT, REPO, autograded_test_points, points
-from grading.demo import DEMO, PARTIAL_ANSWERS, filled, read_step, with_packed_results
+from grading.demo import DEMO, PARTIAL_ANSWERS, WRITTEN_GRADES, filled, read_step, with_packed_results
 
 DEMO_ROOT = REPO / DEMO
 # The tests demo_partial's answers (transform, generator) pass.
@@ -26,13 +26,15 @@ def test_demo_submissions_are_in_sync_with_the_notebooks(student, answers):
 def test_demo_class_is_graded_and_exported(source_nb):
     with open(DEMO_ROOT / "grades.csv") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    # written answers wait for the instructor
-    assert float(rows["demo_complete"]["raw_score"]) == sum(autograded_test_points(source_nb).values())
-    assert float(rows["demo_partial"]["raw_score"]) == points(source_nb, PARTIAL_PASSES)
+    written = {student: sum(points for points, _ in answers.values()) for student, answers in WRITTEN_GRADES.items()}
+    assert float(rows["demo_complete"]["raw_score"]) == sum(autograded_test_points(source_nb).values()) + written["demo_complete"]
+    assert float(rows["demo_partial"]["raw_score"]) == points(source_nb, PARTIAL_PASSES) + written["demo_partial"]
     for student in rows:
         assert (DEMO_ROOT / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()
         html = (DEMO_ROOT / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert "BEGIN HIDDEN TESTS" not in html and "_reference_step" not in html
+        for _, comment in WRITTEN_GRADES[student].values():  # the feedback shows the graded written answers
+            assert comment.replace("'", "&#39;") in html or comment in html, f"{student}'s feedback lacks {comment!r}"
     images = list((DEMO_ROOT / "autograded" / "demo_complete" / ASSIGNMENT / "results").glob("epoch_*.png"))
     assert len(images) == 10
 

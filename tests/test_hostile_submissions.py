@@ -168,6 +168,14 @@ def test_without_screening_the_trusted_recheck_takes_the_forged_points(graded_cl
         assert record["needs_review"] == [] and flagged(graded_class, student)
     record, _ = graded_record(graded_class, relu)
     assert [r.split(":")[0] for r in record["refuted"]] == ["test_generator_architecture"]
+    root = graded_class.root(relu)
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", relu, "--RequireManualGrades.release_ungraded=True", cwd=root)
+    html = (root / "feedback" / relu / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert ("0 points: this test passed in your notebook, but the grader&#39;s re-check" in html
+            or "0 points: this test passed in your notebook, but the grader's re-check" in html), "no reason in the feedback"
+    assert "Look again at what this test checks: Check the generator&#39;s size" in html or \
+        "Look again at what this test checks: Check the generator's size" in html
+    assert "BEGIN HIDDEN TESTS" not in html and "_reference_step" not in html
 
 
 def test_task4_shows_the_graders_figures_and_names_copied_images(graded_class):
@@ -185,7 +193,7 @@ def test_task4_shows_the_graders_figures_and_names_copied_images(graded_class):
 def test_feedback_leaves_the_graders_notes_out(graded_class):
     """The student's feedback shows the grader's Task 4 figures, not the graders' notes or their folders."""
     root = graded_class.root("fakes_task4")
-    nbgrader("generate_feedback", ASSIGNMENT, "--student", "fakes_task4", cwd=root)
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", "fakes_task4", "--RequireManualGrades.release_ungraded=True", cwd=root)
     html = (root / "feedback" / "fakes_task4" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "Figures measured by the grader" in html
     for graders_only in ("Grader&#39;s notes", "Grader's notes", "identical to those in", str(DEMO_RESULTS.parent)):

@@ -13,8 +13,9 @@ student2 also plants a submission under student1's name and one of its own linki
 student3 a copy of its own claiming a time before the due date: collect leaves the first two in the exchange and
 dates the third when it was written (grading/exchange.py). The instructor collects; autograde runs in the sandbox
 (as root: `make hub-autograde`) and its report says what happened to each; the TA scores student1's Task 4 in
-formgrader; the instructor generates and releases the feedback; student1 and student2 fetch theirs in the
-Assignment List and see their own scores and comment only.
+formgrader; the instructor's Generate Feedback is withheld, naming each student whose answers still wait for a
+grader; the TA grades those; the instructor generates and releases the feedback; student1 and student2 fetch theirs
+in the Assignment List and see their own scores and comment only.
 """
 import base64
 import json
@@ -239,8 +240,9 @@ class Person:
             assert all(reply["success"] for reply in replies), f"a submission failed: {replies}"
 
 
-def formgrader_action(person, column, what):
-    """Click the gan_mnist row's link in a column of formgrader's Manage Assignments; wait for its success."""
+def formgrader_action(person, column, what, succeeds=True):
+    """Click the gan_mnist row's link in a column of formgrader's Manage Assignments; wait for its success (or,
+    where it ``succeeds`` not, its error); the dialog's text."""
     with person.step(what):
         page = person.page
         page.goto(f"{person.url}/services/{COURSE}/formgrader")
@@ -251,7 +253,7 @@ def formgrader_action(person, column, what):
         else:
             done = page.locator("#success-modal, #error-modal")
             done.wait_for(timeout=300_000)
-            assert done.get_attribute("id") == "success-modal", done.inner_text()
+            assert done.get_attribute("id") == ("success-modal" if succeeds else "error-modal"), done.inner_text()
             return done.text_content()  # with nbgrader's log
 
 
@@ -283,15 +285,28 @@ def validate(person, path):
     return outcome
 
 
-def score_task4(grader, student, score, comment):
-    with grader.step(f"score {student}'s Task 4 in formgrader"):
+def score_answers(grader, student, scores):
+    """Score and comment ``student``'s answers ({grade_id: (score, comment)}) in formgrader's grading view."""
+    with grader.step(f"score {student}'s {', '.join(scores)} in formgrader"):
         page = grader.page
         page.goto(f"{grader.url}/services/{COURSE}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}")
         page.wait_for_selector("text=Submission #1", timeout=60_000)
         page.click("#toggle_names")
         page.click(f"a.name-shown >> text={student}")
-        page.wait_for_selector("#task4_answer", timeout=60_000)
-        assert grade_by_hand(page, COURSE_ROOT, student, "task4_answer", score, comment) == (score, comment)
+        for grade_id, (score, comment) in scores.items():
+            page.wait_for_selector(f"#{grade_id}", timeout=60_000)
+            assert grade_by_hand(page, COURSE_ROOT, student, grade_id, score, comment) == (score, comment)
+
+
+def waiting_for_a_grader():
+    """{student: [grade_id]} of the cells that wait for a person in the hub course's gradebook."""
+    with Gradebook(f"sqlite:///{COURSE_ROOT / 'gradebook.db'}") as gb:
+        waiting = {}
+        for submission in gb.assignment_submissions(ASSIGNMENT):
+            for grade in (grade for notebook in submission.notebooks for grade in notebook.grades):
+                if grade.needs_manual_grade:
+                    waiting.setdefault(submission.student_id, []).append(grade.name)
+    return waiting
 
 
 def fetch_feedback(student):
@@ -407,7 +422,13 @@ def test_semester_loop(hub, source_nb, release_nb):
         assert scores["student2"] == 8, "the later submission (the partial answers, 8 points) counts"
 
         ta = Person(browser, url, "ta", passwords["ta"])
-        score_task4(ta, "student1", 3.0, "Good comparison; quote your FID at epoch 30.")
+        score_answers(ta, "student1", {"task4_answer": (3.0, "Good comparison; quote your FID at epoch 30.")})
+        withheld = formgrader_action(instructor, "generate-feedback", "generate feedback while answers wait: withheld",
+                                     succeeds=False)
+        waiting = waiting_for_a_grader()
+        assert waiting and all(f"feedback for {student} withheld" in withheld for student in waiting), withheld
+        for student, answers in waiting.items():
+            score_answers(ta, student, {answer: (1.0, "Graded by the TA.") for answer in answers})
         formgrader_action(instructor, "generate-feedback", "generate feedback in formgrader")
         formgrader_action(instructor, "release-feedback", "release feedback in formgrader")
         mine, theirs = fetch_feedback(student1), fetch_feedback(student2)

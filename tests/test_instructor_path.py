@@ -104,6 +104,19 @@ def test_a_folder_graded_elsewhere_is_reported_not_a_traceback(course):
     assert autograde_report(root)["alice"]["status"] == "skipped"
 
 
+def test_feedback_waits_for_the_written_answers(course):
+    """`make feedback` withholds alice's feedback while her written answers wait for a grader, with a message that
+    names them; RELEASE_UNGRADED=1 releases it anyway."""
+    root, _ = course
+    proc = make(root, "feedback", check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert ("feedback for alice withheld: task1_answer, task2_answer, task4_answer not graded yet"
+            in proc.stdout + proc.stderr), proc.stdout + proc.stderr
+    assert not (root / "feedback" / "alice").exists()
+    make(root, "feedback", "RELEASE_UNGRADED=1")
+    assert (root / "feedback" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+
+
 def test_a_regrade_keeps_manual_grades_after_a_backup_and_an_export(course, source_nb):
     root, _ = course
     grade_by_hand(root)

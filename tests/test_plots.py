@@ -52,6 +52,15 @@ def test_plot_training_has_losses_on_top_and_d_outputs_below(tmp_path):
     assert "D(x) high and D(G(z)) low: D is winning" in fig.texts[0].get_text()
 
 
+def test_plot_training_reads_without_colour():
+    """The two curves of each panel differ in line style and marker, and each is named on the plot itself."""
+    plot_training(HISTORY)
+    for ax, names in zip(plt.gcf().axes, (["D", "D: guess", "G", "G: guess"], ["D(x)", "D(G(z))"])):
+        curves = [line for line in ax.get_lines() if "guess" not in line.get_label()]
+        assert len({(line.get_linestyle(), line.get_marker()) for line in curves}) == len(curves) == 2
+        assert [text.get_text() for text in ax.texts] == names
+
+
 def test_plot_training_of_an_old_history_has_only_the_losses():
     plot_training({"D": [1.3, 1.2], "G": [0.8, 0.9]}, real_label=1.0)
     (ax,) = plt.gcf().axes

@@ -40,7 +40,7 @@ IMAGES = """() => {
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, graded_class):
     root = graded_class.root(STUDENT)
-    nbgrader("generate_feedback", ASSIGNMENT, "--student", STUDENT, cwd=root)
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", STUDENT, "--RequireManualGrades.release_ungraded=True", cwd=root)
     autograded = root / "autograded" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     code = next(c for c in nbformat.read(autograded, as_version=4).cells if c.source.endswith(CODE))
     kinds = {key for output in code.outputs for key in output.get("data", {})}

@@ -8,11 +8,15 @@ test the kernel passed nor pass one the kernel failed. (Wrong work through the w
 the gradebook: bob and tampers_with_tests in tests/test_autograde.py and tests/test_hostile_submissions.py.)
 The catalogue's other correct ways to write the solution (``CORRECT_VARIANTS``) lose nothing under 8 seeds:
 tests/test_seed_sweep.py.
+
+Validate tells the truth: each entry, and the reference solution, also runs as the student's own notebook
+(the visible tests alone, what Validate runs); Validate must fail for at least ``VALIDATE_CATCHES`` of the
+catalogue's mistakes and pass the reference. The test prints which visible test caught each mistake.
 """
 import pytest
 
 from grading.rebuild import GRADING_METADATA
-from notebook_runs import as_autograde_runs, lost, refuted, run_all, trusted_verdicts
+from notebook_runs import as_autograde_runs, as_validate_runs, failed_in_validate, lost, refuted, run_all, trusted_verdicts
 from wrong_submissions import CATALOGUE, CORRECT_VARIANTS, RECIPE
 
 
@@ -22,6 +26,17 @@ def graded_catalogue(tmp_path_factory, source_nb):
     rebuilt = {w.name: as_autograde_runs(w.applied_to(source_nb)) for w in CATALOGUE}
     runs = run_all([(name, nb, 0) for name, nb in rebuilt.items()], tmp_path_factory.mktemp("catalogue"))
     return {name: (rebuilt[name], runs[name][0], trusted_verdicts(runs[name][1])) for name in rebuilt}
+
+VALIDATE_CATCHES = 0.9  # the share of the catalogue's mistakes (each loses points) that Validate must fail
+
+
+@pytest.fixture(scope="module")
+def validated_catalogue(tmp_path_factory, source_nb):
+    """{name: {failing visible test: its error}} for every catalogue entry and the reference ("reference")."""
+    submissions = {"reference": source_nb, **{w.name: w.applied_to(source_nb) for w in CATALOGUE}}
+    runs = run_all([(name, as_validate_runs(nb), 0) for name, nb in submissions.items()],
+                   tmp_path_factory.mktemp("validate"))
+    return {name: failed_in_validate(runs[name][0]) for name in submissions}
 
 
 def test_catalogue_covers_every_recipe_requirement():
@@ -49,3 +64,17 @@ def test_honest_mistakes_need_no_review_and_the_trusted_recheck_agrees(graded_ca
     assert refuted(nb, verdicts) == {}
     passed = {gid for gid, verdict in verdicts.items() if verdict["passed"]}
     assert not passed & wrong.loses, f"the trusted re-check passed {sorted(passed & wrong.loses)}, which the tests fail"
+
+
+@pytest.mark.slow
+def test_validate_fails_for_the_mistakes_that_lose_points(validated_catalogue):
+    """Validate fails for at least 90% of the catalogue's mistakes and passes the reference; prints the table."""
+    assert validated_catalogue["reference"] == {}, f"Validate fails the reference solution: {validated_catalogue['reference']}"
+    width = max(len(w.name) for w in CATALOGUE)
+    print(f"\n{'mistake':{width}}  visible tests that fail in Validate")
+    for wrong in CATALOGUE:
+        print(f"{wrong.name:{width}}  {', '.join(sorted(validated_catalogue[wrong.name])) or 'none'}")
+    missed = [w.name for w in CATALOGUE if not validated_catalogue[w.name]]
+    caught = 1 - len(missed) / len(CATALOGUE)
+    print(f"Validate fails for {len(CATALOGUE) - len(missed)} of {len(CATALOGUE)} mistakes ({caught:.0%})")
+    assert caught >= VALIDATE_CATCHES, f"Validate passes {missed}, which lose points in the hidden tests"
