@@ -60,7 +60,8 @@ release: install
 	cd $(COURSE) && nbgrader generate_assignment $(ASSIGNMENT) --force
 
 # The students' hand-out, COURSE/dist/<assignment>-student.zip: the assignment's release folder, the course's package
-# as a wheel, MNIST, a README with the two commands that install and open it (grading/handout.py says what is inside).
+# as a wheel, MNIST, a README with what a computer needs and the commands that install and open it on Windows, macOS
+# and Linux (grading/handout.py says what is inside).
 handout: install
 	$(BIN)/python -m grading.handout $(ASSIGNMENT) --root $(COURSE)
 

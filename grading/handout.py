@@ -14,8 +14,8 @@ The zip holds one folder, ``<assignment>/``:
   the editable install;
 - ``data/MNIST/raw/``: the four MNIST archives and their checksums (``helpers.mnist_root`` finds ``data/``
   next to the notebook);
-- ``README.md``: ``handout/README.md`` with the assignment's title and notebook filled in: the two commands that
-  install and open it;
+- ``README.md``: ``handout/README.md`` with the assignment's title and notebook and the versions ``requirements.txt``
+  pins filled in: what a student's computer needs and the commands that install and open it on each system;
 - ``nbgrader_config.py``: Validate's settings (nbgrader reads it from the folder JupyterLab starts in).
 
 The wheel, requirements, data and Validate's settings are the course's, the same for every assignment. Nothing
@@ -33,6 +33,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+from packaging.requirements import Requirement
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_FILES = ["MD5SUMS.txt", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -41,6 +42,7 @@ DATA_FILES = ["MD5SUMS.txt", "train-images-idx3-ubyte.gz", "train-labels-idx1-ub
 # a slow laptop or a busy hub, where nbgrader's default of 30 s a cell would fail a correct solution
 STUDENT_CONFIG = ("c = get_config()  # noqa: F821\nc.Execute.timeout = 300  # seconds a cell may take in Validate\n"
                   "c.Execute.iopub_timeout = 60  # seconds for a cell's last outputs after it ends (a busy laptop)\n")
+GRADED_PYTHON = "3.11"  # the Python the course grades with (Debian's: make install's venv, the hub)
 EDITABLE_INSTALL = "-e ."  # the repository's requirements.txt installs helpers/ (and grading/) from the clone
 STUDENT_PACKAGE = """\
 [build-system]
@@ -88,12 +90,27 @@ def student_requirements(wheel_name: str) -> str:
                       "# The lab's package (what the notebook imports as helpers).", f"wheels/{wheel_name}"]) + "\n"
 
 
+def pins(python: str) -> dict[str, str]:
+    """{name: version} of the ``==`` pins in the course's requirements.txt that this Python version installs."""
+    environment = {"python_version": python, "python_full_version": f"{python}.0"}
+    found = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith(("#", "-")):
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                (pin,) = requirement.specifier
+                found[requirement.name] = pin.version
+    return found
+
+
 def readme(notebook: Path) -> str:
-    """handout/README.md for this assignment: its title (the notebook's first heading) and its notebook's name."""
+    """handout/README.md for this assignment: its title (the notebook's first heading), its notebook's name and the
+    versions that requirements.txt pins for the Python the course grades with (``graded``) and for Python 3.15."""
     headings = (re.match(r"#\s+(.+)", cell.source) for cell in nbformat.read(notebook, as_version=4).cells
                 if cell.cell_type == "markdown")
     title = next((h.group(1).strip() for h in headings if h), notebook.stem)
-    return (REPO / "handout" / "README.md").read_text().format(title=title, notebook=notebook.name)
+    return (REPO / "handout" / "README.md").read_text().format(
+        title=title, notebook=notebook.name, graded=pins(GRADED_PYTHON), py315=pins("3.15"))
 
 
 def build(assignment: str, root: Path, output: Path) -> Path:
