@@ -41,10 +41,11 @@ class RequireManualGrades(NbGraderPreprocessor):
             waiting = sorted(grade.name for grade in gradebook.find_submission_notebook(
                 ids["notebook"], ids["assignment"], ids["student"]).grades if grade.needs_manual_grade)
         if waiting:
-            raise UngradedAnswers(
-                f"feedback for {ids['student']} withheld: {', '.join(waiting)} not graded yet. Grade them in formgrader "
-                "(Manual Grading), or release anyway: make feedback RELEASE_UNGRADED=1 "
-                "(nbgrader: --RequireManualGrades.release_ungraded=True)")
+            withheld = (f"feedback for {ids['student']} withheld: {', '.join(waiting)} not graded yet. Grade them in "
+                        "formgrader (Manual Grading), or release anyway: make feedback RELEASE_UNGRADED=1 "
+                        "(nbgrader: --RequireManualGrades.release_ungraded=True)")
+            self.log.error(withheld)  # one line of its own: nbgrader's traceback of the error below buries it
+            raise UngradedAnswers(withheld)
         return nb, resources
 
 

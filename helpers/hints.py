@@ -7,8 +7,14 @@
   ``Sigmoid``, targets of the wrong shape, layers of the wrong size) get a one-sentence hint appended.
 
 The error stays an error (the cell fails, a test scores 0); only its text changes. Outside IPython
-(plain Python, pytest) nothing is installed.
+(plain Python, pytest) nothing is installed. The messages come in short lines: Validate (nbgrader's dialog and CLI)
+cuts longer ones.
 """
+import textwrap
+
+# nbgrader's Validate shows each line of an error cut to 83 characters: the messages' lines stay within that
+SHOWN_LINE = 80
+
 MADE_IN = {
     "transform": "your transform cell (Section 2)",
     "train_set": "the cell that loads MNIST (Section 2)",
@@ -50,11 +56,13 @@ def message(error) -> str:
     if isinstance(error, NameError):
         name = error.name  # set by Python (3.10+) for the names a cell could not find
         if name in MADE_IN:
-            return (f"{name} is not defined: {MADE_IN[name]} has not run to its end. Fix the first error above "
-                    "(or run that cell), then run the cells below it again.")
+            return (f"{name} is not defined:\n{MADE_IN[name]} has not run to its end.\n"
+                    "Fix the first error above (or run that cell), then run the cells below it again.")
         return ""
     hint = next((hint for pattern, hint in HINTS if pattern in str(error)), None)
-    return f"{error}\nHint: {hint}" + ("" if hint.endswith("?") else ".") if hint else ""
+    if not hint:
+        return ""
+    return f"{error}\n" + "\n".join(textwrap.wrap(f"Hint: {hint}" + ("" if hint.endswith("?") else "."), SHOWN_LINE))
 
 
 def _show(shell, etype, value, tb, tb_offset=None):

@@ -87,9 +87,9 @@ def lost(nb):
 
 
 def failed_in_validate(nb):
-    """{test grade_id: first line of its error} of the test cells that fail in ``nb``, an executed notebook, but the
-    0-point reminder that results/ holds a full run (no short run makes one)."""
-    return {cell.metadata.nbgrader["grade_id"]: f"{error.ename}: {error.evalue}".splitlines()[0]
+    """{test grade_id: its error, as the traceback's last lines show it} of the test cells that fail in ``nb``, an
+    executed notebook, but the 0-point reminder that results/ holds a full run (no short run makes one)."""
+    return {cell.metadata.nbgrader["grade_id"]: f"{error.ename}: {error.evalue}"
             for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("points")
             for error in cell.get("outputs", []) if error.output_type == "error"}
 

@@ -21,11 +21,13 @@ def test_clear_messages_and_errors_that_stay_errors(tmp_path):
     for name, cell in zip(CELLS, nb.cells[1:]):
         assert [o.output_type for o in cell.outputs] == ["error"], f"{name}: exactly one error output, as without hints"
         errors[name] = cell.outputs[0]
-    assert errors["a model never built"].evalue.startswith("generator is not defined: the cell that builds the models (Section 3)")
+    assert errors["a model never built"].evalue.startswith("generator is not defined:\nthe cell that builds the models (Section 3)")
     assert errors["a model never built"].traceback == [f"NameError: {errors['a model never built'].evalue}"]
-    assert errors["no Sigmoid"].evalue.endswith("Hint: nn.BCELoss needs probabilities: does your discriminator end in nn.Sigmoid()?")
+    assert errors["no Sigmoid"].evalue.replace("\n", " ").endswith("Hint: nn.BCELoss needs probabilities: does your discriminator end in nn.Sigmoid()?")
     assert "Hint: the targets need D's output shape (B, 1)" in errors["targets of another shape"].evalue
     assert "Hint: in the D update feed D fake.detach()" in errors["no detach"].evalue
     assert errors["a name of the student's own"].evalue == "name 'undefined_name' is not defined"
     assert errors["any other error"].evalue == "plain" and len(errors["any other error"].traceback) > 1
+    assert all(len(line) <= 83 for error in errors.values() for line in f"{error.ename}: {error.evalue}".splitlines()
+               if "Hint" in line or "not defined" in line), "a hint longer than Validate shows"
     assert nb.cells[-1].outputs[0].text == "the kernel goes on\n"
