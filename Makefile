@@ -108,7 +108,7 @@ regrade: install sandbox
 # withheld, student by student, while written answers or flagged tests are not graded by hand (RELEASE_UNGRADED=1:
 # release anyway, those cells at 0).
 feedback: install
-	cd $(COURSE) && nbgrader generate_feedback $(ASSIGNMENT) $(if $(RELEASE_UNGRADED),--RequireManualGrades.release_ungraded=True)
+	cd $(COURSE) && nbgrader generate_feedback $(ASSIGNMENT) $(if $(filter 1 yes true,$(RELEASE_UNGRADED)),--RequireManualGrades.release_ungraded=True)
 
 # The course's PostgreSQL server (Debian's, as root when missing): its cluster in .state/postgres/, a unix socket
 # only, the database `gradebook`; prints the GRADEBOOK_URL to use (postgres/postgres.sh). postgres-stop keeps the data.

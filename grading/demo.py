@@ -10,12 +10,13 @@ formgrader (``WRITTEN_GRADES``), so that their feedback shows graded answers.
   notebook too as the full run's last section does (``helpers.handin``).
 - demo_partial: the release notebook with only the transform, the generator and Task 1 done.
 """
-import sys
+import argparse
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
+from traitlets.config import PyFileConfigLoader
 
 from helpers.handin import packed_output
 
@@ -66,7 +67,8 @@ def read_step(root, step):
 def grade_written_answers(root):
     """Enter ``WRITTEN_GRADES`` in the course ``root``'s gradebook as formgrader does: the score, the comment, and
     the answer no longer waiting for a person."""
-    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gradebook:
+    db_url = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config().CourseDirectory.db_url  # as nbgrader's
+    with Gradebook(db_url) as gradebook:
         for student, answers in WRITTEN_GRADES.items():
             for answer, (points, comment) in answers.items():
                 grade = gradebook.find_grade(answer, ASSIGNMENT, ASSIGNMENT, student)
@@ -89,4 +91,7 @@ def main():
 
 
 if __name__ == "__main__":
-    grade_written_answers(Path.cwd() / DEMO) if sys.argv[1:] == ["grade"] else main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", nargs="?", choices=["submit", "grade"], default="submit",
+                        help="write the submissions (default), or grade their written answers by hand")
+    grade_written_answers(Path.cwd() / DEMO) if parser.parse_args().step == "grade" else main()

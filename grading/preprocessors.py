@@ -1,7 +1,8 @@
 """nbgrader preprocessors for this course's feedback, named in nbgrader_config.py.
 
-RequireManualGrades: feedback is withheld from a student while a cell of theirs waits for a person (a written
-answer not graded yet, or a test flagged for review): it would show 0 points for work that has not been read.
+RequireManualGrades: feedback is withheld from a student while a cell of theirs waits for a person and has no score
+from one yet (a written answer not graded, a test flagged for review): it would show 0 points for work nobody has
+read. A cell graded by hand before a regrade keeps its score and does not hold the feedback back.
 The instructor grades those cells in formgrader first, or releases anyway (``make feedback RELEASE_UNGRADED=1``,
 ``--RequireManualGrades.release_ungraded=True``). It runs for `make feedback` and for formgrader's Generate
 Feedback alike; nbgrader reports each withheld student and goes on with the others.
@@ -39,7 +40,8 @@ class RequireManualGrades(NbGraderPreprocessor):
         ids = resources["nbgrader"]
         with Gradebook(ids["db_url"]) as gradebook:
             waiting = sorted(grade.name for grade in gradebook.find_submission_notebook(
-                ids["notebook"], ids["assignment"], ids["student"]).grades if grade.needs_manual_grade)
+                ids["notebook"], ids["assignment"], ids["student"]).grades
+                if grade.needs_manual_grade and grade.manual_score is None)
         if waiting:
             withheld = (f"feedback for {ids['student']} withheld: {', '.join(waiting)} not graded yet. Grade them in "
                         "formgrader (Manual Grading), or release anyway: make feedback RELEASE_UNGRADED=1 "

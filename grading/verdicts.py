@@ -46,13 +46,14 @@ def _plain(text):
     return SAFE_TEXT.sub("?", str(text))
 
 
-def refuted_note(test_cell, message):
-    """What the student reads under a test that passed in their kernel and that the trusted re-check refuted: why it
-    scored 0, and the part to look at (the test's own docstring, never its hidden code)."""
+def refuted_note(test_cell):
+    """What the student reads under a test that passed in their kernel and that the trusted re-check refuted: that it
+    scored 0, and the part to look at (the test's own docstring; the re-check's reason, which can name what the
+    hidden tests check, stays in the graders' notes)."""
     checks = re.match(r'\s*"""(.+?)"""', test_cell.source, re.S)
-    look_at = f" Look again at what this test checks: {checks.group(1).strip()}" if checks else ""
-    return (f"0 points: this test passed in your notebook, but the grader's re-check of what your code computed "
-            f"did not confirm it ({_plain(message)}).{look_at}\n")
+    look_at = f"\nLook again at what this test checks: {checks.group(1).strip()}" if checks else ""
+    return ("0 points: this test passed in your notebook, but when the grader checked again what your code computed,"
+            f"\nthe result did not hold.{look_at}\n")
 
 
 class SaveVerdicts(SaveAutoGrades):
@@ -142,7 +143,7 @@ class SaveVerdicts(SaveAutoGrades):
         elif trusted and trusted["passed"] is False and grade.auto_score:
             grade.auto_score = 0
             self._refuted.append(f"{gid}: passed in the student's kernel, refuted by the trusted re-check: {trusted['message']}")
-            cell.outputs.append(new_output("stream", name="stdout", text=refuted_note(cell, trusted["message"])))
+            cell.outputs.append(new_output("stream", name="stdout", text=refuted_note(cell)))
         self.gradebook.db.commit()
 
     def _add_comment(self, cell, resources):

@@ -7,12 +7,12 @@
   ``Sigmoid``, targets of the wrong shape, layers of the wrong size) get a one-sentence hint appended.
 
 The error stays an error (the cell fails, a test scores 0); only its text changes. Outside IPython
-(plain Python, pytest) nothing is installed. The messages come in short lines: Validate (nbgrader's dialog and CLI)
-cuts longer ones.
+(plain Python, pytest) nothing is installed. The messages come in short lines: Validate's dialog does not wrap
+longer ones, and `nbgrader validate` cuts them.
 """
 import textwrap
 
-# nbgrader's Validate shows each line of an error cut to 83 characters: the messages' lines stay within that
+# `nbgrader validate` cuts each line of an error at 83 characters and JupyterLab's Validate dialog does not wrap it
 SHOWN_LINE = 80
 
 MADE_IN = {
@@ -32,6 +32,11 @@ MADE_IN = {
     "fixed_noise": "the cell that runs the training (Section 4)",
     "run": "the cell that runs the training (Section 4)",
     "history": "the cell that runs the training (Section 4)",
+    # what one test cell makes for the next
+    "linear_layers": "the generator's architecture test (Section 3)",
+    "table_output": "the generator's architecture test (Section 3)",
+    "_real": "the test of train_step's updates (Section 4)",
+    "_noise": "the test of train_step's updates (Section 4)",
     "show_generated_digits": "your Task 3 cell",
 }
 

@@ -61,8 +61,9 @@ def plot_training(history, path=None, title="your training run", real_label=0.9)
         _curve(axes[0], epochs, history[name], f"{name} loss", style)
         axes[0].axhline(reference, color=style["color"], linestyle="--", linewidth=1,
                         label=f"{name} loss if D can only guess ({reference:.3f})")
-        axes[0].annotate(f"{name}: guess", (1, reference), xycoords=("axes fraction", "data"), xytext=(3, 0),
-                         textcoords="offset points", va="center", fontsize=8)
+        # at the left end, above its line: the curves' names sit at the right end, where a curve may meet its line
+        axes[0].annotate(f"{name}: guess", (0, reference), xycoords=("axes fraction", "data"), xytext=(3, 2),
+                         textcoords="offset points", va="bottom", fontsize=8, color=style["color"])
     axes[0].set_ylabel("mean BCE loss")
     axes[0].set_title(title)
     notes = [f"D loss below {references['D']:.2f} and G loss above {references['G']:.2f}: D is winning; "

@@ -140,6 +140,7 @@ def test_a_regrade_keeps_manual_grades_after_a_backup_and_an_export(course, sour
     with open(root / "grades.csv") as f:
         row = next(r for r in csv.DictReader(f) if r["student_id"] == "alice")
     assert float(row["raw_score"]) == graded and float(row["max_score"]) == total_points(source_nb)
+    make(root, "feedback")  # the answers graded before the regrade keep their scores: nothing is withheld
 
 
 def test_demo_record_and_clean_leave_the_real_class_alone(course):

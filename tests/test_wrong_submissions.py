@@ -11,8 +11,8 @@ tests/test_seed_sweep.py.
 
 Validate tells the truth: each entry, and the reference solution, also runs as the student's own notebook
 (the visible tests alone, what Validate runs); Validate must fail for at least ``VALIDATE_CATCHES`` of the
-catalogue's mistakes and pass the reference, and no line of a visible test's message may be longer than Validate
-shows. The test prints which visible test caught each mistake.
+catalogue's mistakes, each in a test that loses its points in autograde, and pass the reference; no line of a
+visible test's message may be longer than Validate shows. The test prints which visible test caught each mistake.
 """
 import pytest
 
@@ -29,8 +29,8 @@ def graded_catalogue(tmp_path_factory, source_nb):
     return {name: (rebuilt[name], runs[name][0], trusted_verdicts(runs[name][1])) for name in rebuilt}
 
 VALIDATE_CATCHES = 0.9  # the share of the catalogue's mistakes (each loses points) that Validate must fail
-# nbgrader's Validate (its dialog in JupyterLab, the CLI) cuts every line of an error to Validator.width (90) less its
-# 4-space indent and "...": a longer line loses its end, where a message says what to look at
+# `nbgrader validate` cuts every line of an error to Validator.width (90) less its 4-space indent and "...", and
+# JupyterLab's Validate dialog does not wrap them: a longer line loses its end, where a message says what to look at
 VALIDATE_LINE = 90 - 4 - 3
 
 
@@ -72,8 +72,8 @@ def test_honest_mistakes_need_no_review_and_the_trusted_recheck_agrees(graded_ca
 
 @pytest.mark.slow
 def test_validate_fails_for_the_mistakes_that_lose_points(validated_catalogue):
-    """Validate fails for at least 90% of the catalogue's mistakes and passes the reference, and shows each visible
-    test's message whole; prints the table."""
+    """Validate fails for at least 90% of the catalogue's mistakes, each in a test that the hidden tests take its
+    points in, passes the reference, and shows each visible test's message whole; prints the table."""
     assert validated_catalogue["reference"] == {}, f"Validate fails the reference solution: {validated_catalogue['reference']}"
     width = max(len(w.name) for w in CATALOGUE)
     print(f"\n{'mistake':{width}}  visible tests that fail in Validate")
@@ -82,6 +82,9 @@ def test_validate_fails_for_the_mistakes_that_lose_points(validated_catalogue):
     cut = {(name, line) for name, failed in validated_catalogue.items() for error in failed.values()
            if error.startswith("AssertionError") for line in error.splitlines() if len(line) > VALIDATE_LINE}
     assert not cut, f"Validate shows these lines of the visible tests' messages cut short: {sorted(cut)}"
+    elsewhere = {w.name: sorted(validated_catalogue[w.name]) for w in CATALOGUE
+                 if validated_catalogue[w.name] and not set(validated_catalogue[w.name]) & w.loses}
+    assert not elsewhere, f"Validate fails these mistakes only in tests that do not punish them: {elsewhere}"
     missed = [w.name for w in CATALOGUE if not validated_catalogue[w.name]]
     caught = 1 - len(missed) / len(CATALOGUE)
     print(f"Validate fails for {len(CATALOGUE) - len(missed)} of {len(CATALOGUE)} mistakes ({caught:.0%})")
