@@ -26,6 +26,15 @@ from traitlets import Bool
 from .rebuild import GRADERS_ONLY, GRADING_METADATA
 
 
+RELEASE_UNGRADED = "--RequireManualGrades.release_ungraded=True"  # nbgrader's option that releases anyway
+
+
+def waiting_for_a_grader(submitted_notebook):
+    """The grade_ids of a submitted notebook's cells that wait for a person and have no score from one yet."""
+    return sorted(grade.name for grade in submitted_notebook.grades
+                  if grade.needs_manual_grade and grade.manual_score is None)
+
+
 class UngradedAnswers(Exception):
     """Feedback withheld: cells of the submission still wait for a person."""
 
@@ -39,13 +48,12 @@ class RequireManualGrades(NbGraderPreprocessor):
             return nb, resources
         ids = resources["nbgrader"]
         with Gradebook(ids["db_url"]) as gradebook:
-            waiting = sorted(grade.name for grade in gradebook.find_submission_notebook(
-                ids["notebook"], ids["assignment"], ids["student"]).grades
-                if grade.needs_manual_grade and grade.manual_score is None)
+            waiting = waiting_for_a_grader(gradebook.find_submission_notebook(ids["notebook"], ids["assignment"],
+                                                                              ids["student"]))
         if waiting:
             withheld = (f"feedback for {ids['student']} withheld: {', '.join(waiting)} not graded yet. Grade them in "
                         "formgrader (Manual Grading), or release anyway: make feedback RELEASE_UNGRADED=1 "
-                        "(nbgrader: --RequireManualGrades.release_ungraded=True)")
+                        f"(nbgrader: {RELEASE_UNGRADED})")
             self.log.error(withheld)  # one line of its own: nbgrader's traceback of the error below buries it
             raise UngradedAnswers(withheld)
         return nb, resources

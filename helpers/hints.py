@@ -12,8 +12,9 @@ longer ones, and `nbgrader validate` cuts them.
 """
 import textwrap
 
-# `nbgrader validate` cuts each line of an error at 83 characters and JupyterLab's Validate dialog does not wrap it
-SHOWN_LINE = 80
+# The characters of an error's line that Validate shows: `nbgrader validate` cuts each line to Validator.width (90) less
+# its 4-space indent and "...", and JupyterLab's Validate dialog does not wrap it
+VALIDATE_LINE = 90 - 4 - 3
 
 MADE_IN = {
     "transform": "your transform cell (Section 2)",
@@ -67,7 +68,7 @@ def message(error) -> str:
     hint = next((hint for pattern, hint in HINTS if pattern in str(error)), None)
     if not hint:
         return ""
-    return f"{error}\n" + "\n".join(textwrap.wrap(f"Hint: {hint}" + ("" if hint.endswith("?") else "."), SHOWN_LINE))
+    return f"{error}\n" + "\n".join(textwrap.wrap(f"Hint: {hint}" + ("" if hint.endswith("?") else "."), VALIDATE_LINE))
 
 
 def _show(shell, etype, value, tb, tb_offset=None):

@@ -14,6 +14,7 @@ from PIL import Image
 
 from conftest import ASSIGNMENT, autograded_test_points, nbgrader, nbgrader_cells
 from graded_class import STUDENT_SHADE
+from grading.preprocessors import RELEASE_UNGRADED
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +60,7 @@ def test_grading_run_leaves_the_graded_folder_as_submitted(graded_class):
 
 def test_feedback_shows_results_without_hidden_tests(graded_class):
     root = graded_class.root("alice")
-    nbgrader("generate_feedback", ASSIGNMENT, "--student", "alice", "--RequireManualGrades.release_ungraded=True", cwd=root)  # written answers ungraded
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", "alice", RELEASE_UNGRADED, cwd=root)  # written answers ungraded
     html = (root / "feedback" / "alice" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "Check that train_step returns two finite float losses" in html  # visible test cells stay
     for hidden in ("BEGIN HIDDEN TESTS", "_reference_step", "z_gap", "1000 * torch.randn", "MARK SCHEME", "Rubric"):

@@ -3,6 +3,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from helpers.hints import VALIDATE_LINE
+
 CELLS = {
     "a model never built": "generator(torch.randn(1, 100))",
     "no Sigmoid": "nn.BCELoss()(torch.tensor([[2.0]]), torch.tensor([[1.0]]))",
@@ -28,6 +30,6 @@ def test_clear_messages_and_errors_that_stay_errors(tmp_path):
     assert "Hint: in the D update feed D fake.detach()" in errors["no detach"].evalue
     assert errors["a name of the student's own"].evalue == "name 'undefined_name' is not defined"
     assert errors["any other error"].evalue == "plain" and len(errors["any other error"].traceback) > 1
-    assert all(len(line) <= 83 for error in errors.values() for line in f"{error.ename}: {error.evalue}".splitlines()
+    assert all(len(line) <= VALIDATE_LINE for error in errors.values() for line in f"{error.ename}: {error.evalue}".splitlines()
                if "Hint" in line or "not defined" in line), "a hint longer than Validate shows"
     assert nb.cells[-1].outputs[0].text == "the kernel goes on\n"

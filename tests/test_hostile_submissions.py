@@ -27,6 +27,7 @@ from conftest import (ASSIGNMENT, REPO, SANDBOX_KERNELSPEC, autograded_test_poin
                       sandbox_lock, submit)
 from graded_class import DEMO_RESULTS, NOT_GRADED, digest, make_autograde
 from grading import batch
+from grading.preprocessors import RELEASE_UNGRADED
 from grading.rebuild import GRADING_METADATA
 from grading.recheck import CHECKS
 from grading.sandbox import untrusted_entries
@@ -169,7 +170,7 @@ def test_without_screening_the_trusted_recheck_takes_the_forged_points(graded_cl
     record, _ = graded_record(graded_class, relu)
     assert [r.split(":")[0] for r in record["refuted"]] == ["test_generator_architecture"]
     root = graded_class.root(relu)
-    nbgrader("generate_feedback", ASSIGNMENT, "--student", relu, "--RequireManualGrades.release_ungraded=True", cwd=root)
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", relu, RELEASE_UNGRADED, cwd=root)
     html = (root / "feedback" / relu / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     html = html.replace("&#39;", "'")
     assert "0 points: this test passed in your notebook, but when the grader checked again" in html, "no note in the feedback"
@@ -192,7 +193,7 @@ def test_task4_shows_the_graders_figures_and_names_copied_images(graded_class):
 def test_feedback_leaves_the_graders_notes_out(graded_class):
     """The student's feedback shows the grader's Task 4 figures, not the graders' notes or their folders."""
     root = graded_class.root("fakes_task4")
-    nbgrader("generate_feedback", ASSIGNMENT, "--student", "fakes_task4", "--RequireManualGrades.release_ungraded=True", cwd=root)
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", "fakes_task4", RELEASE_UNGRADED, cwd=root)
     html = (root / "feedback" / "fakes_task4" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
     assert "Figures measured by the grader" in html
     for graders_only in ("Grader&#39;s notes", "Grader's notes", "identical to those in", str(DEMO_RESULTS.parent)):

@@ -35,6 +35,7 @@ from nbgrader.api import Gradebook
 
 from browser import Steps, chromium, grade_by_hand
 from conftest import ASSIGNMENT, REPO, sandbox_lock
+from grading import preprocessors
 from grading.demo import filled
 from graded_class import DEMO_PARTIAL, DEMO_RESULTS
 
@@ -299,14 +300,12 @@ def score_answers(grader, student, scores):
 
 
 def waiting_for_a_grader():
-    """{student: [grade_id]} of the cells that wait for a person in the hub course's gradebook."""
+    """{student: [grade_id]} of the cells that hold the feedback back in the hub course's gradebook."""
     with Gradebook(f"sqlite:///{COURSE_ROOT / 'gradebook.db'}") as gb:
-        waiting = {}
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            for grade in (grade for notebook in submission.notebooks for grade in notebook.grades):
-                if grade.needs_manual_grade:
-                    waiting.setdefault(submission.student_id, []).append(grade.name)
-    return waiting
+        waiting = {submission.student_id: [name for notebook in submission.notebooks
+                                           for name in preprocessors.waiting_for_a_grader(notebook)]
+                   for submission in gb.assignment_submissions(ASSIGNMENT)}
+    return {student: answers for student, answers in waiting.items() if answers}
 
 
 def fetch_feedback(student):

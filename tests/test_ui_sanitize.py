@@ -22,6 +22,7 @@ from nbgrader.api import Gradebook
 
 from browser import JupyterServer, Steps, browser_page, grade_by_hand
 from conftest import ASSIGNMENT, VENV_BIN, nbgrader
+from grading.preprocessors import RELEASE_UNGRADED
 from hostile import CODE, STUDENT, XSS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -40,7 +41,7 @@ IMAGES = """() => {
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, graded_class):
     root = graded_class.root(STUDENT)
-    nbgrader("generate_feedback", ASSIGNMENT, "--student", STUDENT, "--RequireManualGrades.release_ungraded=True", cwd=root)
+    nbgrader("generate_feedback", ASSIGNMENT, "--student", STUDENT, RELEASE_UNGRADED, cwd=root)
     autograded = root / "autograded" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     code = next(c for c in nbformat.read(autograded, as_version=4).cells if c.source.endswith(CODE))
     kinds = {key for output in code.outputs for key in output.get("data", {})}

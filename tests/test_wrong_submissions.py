@@ -17,6 +17,7 @@ visible test's message may be longer than Validate shows. The test prints which 
 import pytest
 
 from grading.rebuild import GRADING_METADATA
+from helpers.hints import VALIDATE_LINE  # a longer line loses its end, where a message says what to look at
 from notebook_runs import as_autograde_runs, as_validate_runs, failed_in_validate, lost, refuted, run_all, trusted_verdicts
 from wrong_submissions import CATALOGUE, CORRECT_VARIANTS, RECIPE
 
@@ -29,9 +30,6 @@ def graded_catalogue(tmp_path_factory, source_nb):
     return {name: (rebuilt[name], runs[name][0], trusted_verdicts(runs[name][1])) for name in rebuilt}
 
 VALIDATE_CATCHES = 0.9  # the share of the catalogue's mistakes (each loses points) that Validate must fail
-# `nbgrader validate` cuts every line of an error to Validator.width (90) less its 4-space indent and "...", and
-# JupyterLab's Validate dialog does not wrap them: a longer line loses its end, where a message says what to look at
-VALIDATE_LINE = 90 - 4 - 3
 
 
 @pytest.fixture(scope="module")
