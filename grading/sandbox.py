@@ -228,16 +228,30 @@ class SandboxKernelManager(AsyncKernelManager):
             for mount in (self.run_dir / "ipc", self.run_dir / "evidence"):  # kernel.sh's tmpfs
                 if os.path.ismount(mount):
                     subprocess.run(["umount", "--lazy", str(mount)], check=False)
-            for cgroup in self.cgroups():
-                for _ in range(50):  # the sandbox's last processes may take a moment to go
-                    try:
-                        cgroup.rmdir()
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError:
-                        time.sleep(0.1)
+            self._remove_cgroups()
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def _remove_cgroups(self, patience=60):
+        """Remove the sandbox's cgroups once their last processes are gone. The kernel is shut down by now, so
+        any process still in them is killed; on a busy machine one can take seconds to exit and free its memory."""
+        deadline = time.monotonic() + patience
+        for cgroup in self.cgroups():
+            while True:
+                try:
+                    cgroup.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        self.log.warning("the sandbox's cgroup %s still has processes after %d s", cgroup, patience)
+                        break
+                    try:
+                        for pid in (cgroup / "cgroup.procs").read_text().split():
+                            os.kill(int(pid), signal.SIGKILL)
+                    except (OSError, ValueError):
+                        pass  # a process that has just gone
+                    time.sleep(0.1)
 
     cleanup_resources = _async_cleanup_resources  # nbclient calls this after a kernel died; the base binds its own
 

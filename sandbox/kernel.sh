@@ -87,7 +87,11 @@ orphaned() {  # nbgrader is gone: what grading.sandbox.SandboxKernelManager woul
   umount --lazy "$run_dir/ipc" "$run_dir/evidence" 2>/dev/null || true
   for cgroup in $(cat "$run_dir/cgroups" 2>/dev/null); do
     echo $$ >"$(dirname "$cgroup")/cgroup.procs" || true  # out of the cgroup, so that it can be removed
-    for _ in $(seq 50); do rmdir "$cgroup" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 600); do  # what is left in it is killed; on a busy machine it may take seconds to go
+      rmdir "$cgroup" 2>/dev/null && break
+      kill -KILL $(cat "$cgroup/cgroup.procs" 2>/dev/null) 2>/dev/null || true
+      sleep 0.1
+    done
   done
   rm -rf "$run_dir"
   exit 129
