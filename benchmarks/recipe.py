@@ -1,14 +1,13 @@
 """The notebook's solution trained outside the notebook, the plain way or the lab's way (instructor side).
 
-The file holds no model or step of its own: ``Generator``, ``Discriminator``, ``train_step`` and the
-constants come from the solution cells of ``source/gan_mnist/gan_mnist.ipynb`` via ``grading.reference``,
-so the benchmarks always train the notebook's solution. Only the ways of feeding that step live here:
+The file holds no model, step or loop of its own: ``Generator``, ``Discriminator``, ``train_step``, ``train``
+and the constants come from the solution cells of ``source/gan_mnist/gan_mnist.ipynb`` via ``grading.reference``,
+so the benchmarks always train the notebook's solution. Only the ways of feeding it live here:
 
 - ``plain``: torchvision MNIST with the per-image transform, ``DataLoader``, fp32, plain ``Adam``.
-- ``lab``: what the notebook does: ``train_loader`` is ``helpers.tensor_loader`` (on the device), and the
-  ``ctx`` that ``train_step`` puts its forward passes and losses under is ``helpers.precision`` (bf16
-  autocast on CPUs that do bf16 natively), Adam as the optimiser cell makes it (``fused=True``); the loop is
-  the notebook's loop without its bookkeeping.
+- ``lab``: what the notebook does: ``train_loader`` is ``helpers.tensor_loader`` (on the device), the training
+  runs under the setup cell's ``ctx``, ``helpers.precision`` (bf16 autocast on CPUs that do bf16 natively),
+  and Adam is as the optimiser cell makes it (``fused=True``); ``end_of_epoch`` only times the epoch.
 - ``lab-fp32``: the lab's way with ``GAN_PRECISION=fp32`` (a CPU without native bf16).
 
 Usage::
@@ -27,7 +26,7 @@ from grading import reference
 from helpers.fast import precision_name
 
 SOURCE_NB = Path(__file__).resolve().parent.parent / "source" / "gan_mnist" / "gan_mnist.ipynb"
-SOLUTION = reference.load(SOURCE_NB, ("transform", *reference.SOLUTION_CELLS))
+SOLUTION = reference.load(SOURCE_NB, ("transform", *reference.SOLUTION_CELLS, "training_loop"))
 Generator, Discriminator, train_step = SOLUTION.Generator, SOLUTION.Discriminator, SOLUTION.train_step
 NOISE_DIM, BATCH_SIZE, LR, BETAS = SOLUTION.NOISE_DIM, SOLUTION.BATCH_SIZE, SOLUTION.LR, SOLUTION.BETAS
 WAYS = ("plain", "lab", "lab-fp32")
@@ -48,8 +47,21 @@ def mnist_train_set(train_images=None):
     return torch.utils.data.Subset(train_set, range(train_images)) if train_images else train_set
 
 
+class OnDevice:
+    """A loader's batches moved to ``device`` as they come (the plain way: DataLoader's batches are on the CPU)."""
+
+    def __init__(self, loader, device):
+        self.loader, self.device = loader, device
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return ((images.to(self.device), labels) for images, labels in self.loader)
+
+
 def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
-    """Train G and D for ``epochs``; call ``on_epoch(epoch, generator, seconds)`` after each epoch.
+    """Train G and D for ``epochs`` with the notebook's ``train``; call ``on_epoch(epoch, generator, seconds)`` after each.
 
     Returns ``(generator, history)``; ``history`` holds the mean D and G loss of each epoch,
     ``updates`` (training steps made) and ``setup_s``, the seconds before the first step (building the loader).
@@ -61,28 +73,27 @@ def train(way, epochs, seed=0, device=None, train_images=None, on_epoch=None):
     started = time.perf_counter()
     train_set = mnist_train_set(train_images)
     generator, discriminator = Generator().to(device), Discriminator().to(device)
-    criterion = nn.BCELoss()
     if way == "plain":
-        loader = torch.utils.data.DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True)
+        loader = OnDevice(torch.utils.data.DataLoader(train_set, batch_size=BATCH_SIZE, shuffle=True), device)
     else:  # the notebook's train_loader
         loader = helpers.tensor_loader(train_set, batch_size=BATCH_SIZE, shuffle=True, device=device)
-    train_step.__globals__["ctx"] = helpers.precision(device, precision_env(way))  # the setup cell's ctx
     adam = {"lr": LR, "betas": BETAS} if way == "plain" else {"lr": LR, "betas": BETAS, "fused": True}  # the optimiser cell's
     opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
     opt_g = torch.optim.Adam(generator.parameters(), **adam)
     history = {"D": [], "G": [], "updates": 0, "setup_s": time.perf_counter() - started}
-    for epoch in range(1, epochs + 1):
-        started = time.perf_counter()
-        d_losses, g_losses = [], []
-        for real, _ in loader:
-            real = real.to(device)  # (B, 1, 28, 28); tensor_loader's batches are already there
-            noise = torch.randn(real.size(0), NOISE_DIM, device=device)  # (B, 100)
-            d_loss, g_loss = train_step(generator, discriminator, opt_g, opt_d, criterion, real, noise)
-            d_losses.append(d_loss)
-            g_losses.append(g_loss)
-            history["updates"] += 1
-        history["D"].append(sum(d_losses) / len(d_losses))
-        history["G"].append(sum(g_losses) / len(g_losses))
+    epoch_started = time.perf_counter()
+
+    def end_of_epoch(epoch, d_loss, g_loss):
+        nonlocal epoch_started
+        seconds = time.perf_counter() - epoch_started
+        history["D"].append(d_loss)
+        history["G"].append(g_loss)
+        history["updates"] += len(loader)
         if on_epoch:
-            on_epoch(epoch, generator, time.perf_counter() - started)
+            on_epoch(epoch, generator, seconds)
+        epoch_started = time.perf_counter()
+
+    SOLUTION.train.__globals__["EPOCHS"] = epochs  # the setup cell's, for the loop's line per epoch
+    with helpers.precision(device, precision_env(way)):  # the setup cell's ctx, around the training as in the notebook
+        SOLUTION.train(generator, discriminator, opt_g, opt_d, nn.BCELoss(), loader, range(1, epochs + 1), end_of_epoch)
     return generator, history

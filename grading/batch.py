@@ -275,7 +275,9 @@ def record_summary(record: dict) -> dict:
     rebuilt (an answer cell deleted, a cell added or moved), and ``review``, what needs a person."""
     parts = [f"needs review: {'; '.join(record.get('needs_review', []))}" if record.get("needs_review") else "",
              f"refuted: {'; '.join(r.split(':')[0] for r in record.get('refuted', []))}" if record.get("refuted") else "",
-             f"copied images: {len(record.get('copied_images', []))}" if record.get("copied_images") else ""]
+             f"copied images: {len(record.get('copied_images', []))}" if record.get("copied_images") else "",
+             f"Task 4's figures not confirmed at epochs {', '.join(map(str, record['task4_unconfirmed']))}"
+             if record.get("task4_unconfirmed") else ""]
     return {"notes": "; ".join(record.get("notes", [])), "review": " | ".join(p for p in parts if p)}
 
 

@@ -29,7 +29,7 @@ WRITTEN_GRADES = {
     "demo_complete": {
         "task1_answer": (4, "All four: both losses right, the dead-unit argument for G and D, the count layer by layer, "
                             "and the locality that flattening loses, seen in your own grid."),
-        "task2_answer": (4, "Your own figures throughout (D(x) 0.42-0.66, the epoch-4 minimum 0.074), and the "
+        "task2_answer": (4, "Your own figures throughout (D(x) 0.36-0.73, the epoch-3 minimum 0.131), and the "
                             "gradient comparison worked out."),
         "task4_answer": (3.5, "A careful reading of the three grids with the figures quoted; the mode-collapse point "
                               "needs your own grid, not only the coverage figure."),

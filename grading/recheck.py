@@ -262,37 +262,32 @@ def pixel_hashes(folder):
     return {digest: name for name, (_, digest) in pictures_in(folder).items()}
 
 
-def recorded_figures(results, epoch):
-    """The figures for ``epoch`` in the submitted ``quality.json`` (a notebook-only upload has no weights), or None."""
-    from helpers import quality
-
-    path = Path(results) / quality.RUN_FILE
-    try:
-        figures = json.loads(path.read_text())[str(epoch)] if path.is_file() and not path.is_symlink() else None
-        return {key: float(figures[key]) for key in ("fid", "confidence", "coverage", "rarest")} if figures else None
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
 def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
-    """Figures measured from the submitted weights (``samples`` digits each; without weights, those the
-    student's run recorded, said so), the images side by side in one new PNG, copies of known images named."""
+    """Task 4 as the grader sees it: the figures the student's run recorded beside those measured again from the
+    submitted weights (``samples`` digits each; an upload without weights is not measured again, said so), the
+    images side by side in one new PNG, copies of known images named."""
     from helpers import quality
 
     results = Path(results)
-    report = {"figures": {}, "image": None, "copied": [], "problems": []}
-    submitted, pictures, recorded = pictures_in(results), {}, {}
+    recorded = quality.recorded(results)
+    report = {"figures": {}, "recorded": recorded, "unconfirmed": [], "image": None, "copied": [], "problems": []}
+    submitted, pictures = pictures_in(results), {}
     for epoch in epochs:
         weights = quality.weights_file(results, epoch)
+        mine = recorded.get(str(epoch))
+        if not mine:
+            report["problems"].append(f"quality.json holds no figures for epoch {epoch}")
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True) if weights.is_file() and not weights.is_symlink() else None
             if state is None:
-                recorded[str(epoch)] = figures = recorded_figures(results, epoch)
-                report["problems"].append(f"{weights.name} was not submitted: " + (
-                    f"epoch {epoch}'s figures are those the student's run recorded, not measured again" if figures
-                    else f"no figures for epoch {epoch}"))
+                report["problems"].append(f"{weights.name} was not submitted: epoch {epoch} is not measured again")
             else:
-                report["figures"][str(epoch)] = quality.measure_generator(into_reference(ref.Generator(), state, "generator"), samples)
+                again = report["figures"][str(epoch)] = quality.measure_generator(into_reference(ref.Generator(), state, "generator"), samples)
+                off = quality.off_the_record(again, mine) if mine else []
+                if off:
+                    report["unconfirmed"].append(epoch)
+                    report["problems"].append(f"epoch {epoch}: the re-measure misses the recorded {', '.join(off)} by more "
+                                              "than the measurement's spread (the table marks them !)")
         except Exception as err:  # Refuted, or a file that is not a state dict
             report["problems"].append(f"{weights.name}: {err}")
         picture = submitted.get(f"epoch_{epoch}.png")
@@ -302,8 +297,7 @@ def task4(results, ref, known=(), epochs=TASK4_EPOCHS, samples=2000):
             report["problems"].append(f"epoch_{epoch}.png is missing or not a picture")
     if pictures:
         report["image"] = base64.b64encode(side_by_side(pictures)).decode()
-    shown = {epoch: figures for epoch, figures in recorded.items() if figures} | report["figures"]
-    report["table"] = quality.comparison_table(results, epochs, figures=shown)
+    report["table"] = quality.comparison_table(results, epochs, remeasured=report["figures"], samples=samples)
     own = {digest: name for name, (_, digest) in submitted.items()}
     for folder in known:
         same = sorted(own[digest] for digest in pixel_hashes(folder) if digest in own)

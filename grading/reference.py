@@ -6,11 +6,9 @@ returns them as a namespace::
 
     ref = load("source/gan_mnist/gan_mnist.ipynb")
     ref.Generator(), ref.Discriminator(), ref.train_step(...), ref.NOISE_DIM, ref.LR, ref.BETAS
-    ref.ctx  # the precision context train_step reads, float32 here (no autocast)
     load("source/gan_mnist/gan_mnist.ipynb", ("transform", *SOLUTION_CELLS)).transform
 """
 import ast
-import contextlib
 import json
 from types import SimpleNamespace
 
@@ -24,8 +22,7 @@ def load(source_notebook, cells=SOLUTION_CELLS) -> SimpleNamespace:
     with open(source_notebook) as f:  # plain JSON: nbformat takes longer to import than this takes to run
         notebook_cells = json.load(f)["cells"]
     by_id = {c["metadata"].get("nbgrader", {}).get("grade_id"): "".join(c["source"]) for c in notebook_cells}
-    # float32, as in every grading run; benchmarks/recipe.py sets ``ctx`` for the lab's way
-    namespace = {"torch": torch, "nn": nn, "ctx": contextlib.nullcontext()}
+    namespace = {"torch": torch, "nn": nn}
     if "transform" in cells:  # torchvision takes a second to import: only for those who need the transform
         import torchvision.transforms as transforms
         namespace["transforms"] = transforms

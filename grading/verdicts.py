@@ -14,9 +14,9 @@ starts, so that Task 4 is measured while the notebook runs) and on the submissio
   they are in: an instructor decides, in formgrader;
 - a test that passed in the student's kernel but that the trusted re-check refutes gets 0, and a line under it
   that tells the student so (the feedback shows it), with the part to look at;
-- Task 4's cell shows the student's images and the figures measured by the grader from the submitted
-  weights, whatever the student's kernel printed there, and names images copied from the demo class or
-  the instructor's run;
+- Task 4's cell shows the student's images and the figures their run recorded beside those the grader
+  measured again from the submitted weights (with the difference), whatever the student's kernel printed
+  there, and names images copied from the demo class or the instructor's run;
 - everything found goes into a "Grader's notes" cell at the top of the graded notebook and into its
   metadata (``gan_grading``, read by grading/batch.py's report), and the submission is flagged
   in formgrader when something needs a person. The notes cell and the copied-images lines are the graders'
@@ -80,9 +80,9 @@ class SaveVerdicts(SaveAutoGrades):
         task4 = trusted["task4"]
         self._show_task4(nb, task4)
         record.update(refuted=self._refuted, copied_images=task4["copied"], task4_problems=task4["problems"],
-                      task4_figures=task4["figures"], trusted=self._trusted)
+                      task4_figures=task4["figures"], task4_unconfirmed=task4["unconfirmed"], trusted=self._trusted)
         nb.metadata[GRADING_METADATA] = record
-        needs_a_person = bool(self._needs_review or self._refuted or task4["copied"])
+        needs_a_person = bool(self._needs_review or self._refuted or task4["copied"] or task4["unconfirmed"])
         self._notes_cell(nb, record)
         with Gradebook(self.db_url) as gradebook:
             notebook = gradebook.find_submission_notebook(self.notebook_id, self.assignment_id, self.student_id)
@@ -99,7 +99,7 @@ class SaveVerdicts(SaveAutoGrades):
         to add for an assignment it does not know."""
         try:
             if not self.rechecks(resources):
-                return {"verdicts": {}, "task4": {"copied": [], "problems": [], "figures": {}, "image": None}}
+                return {"verdicts": {}, "task4": {"copied": [], "problems": [], "figures": {}, "unconfirmed": [], "image": None}}
             recheck = recheck or self.start_recheck(resources)
             out, err = recheck.communicate(f"{evidence_dir or os.devnull}\n", timeout=600)
         finally:
@@ -161,8 +161,8 @@ class SaveVerdicts(SaveAutoGrades):
             return
         outputs = [new_output("display_data", data={"image/png": task4["image"], "text/plain": "<the epoch images>"})
                    ] if task4["image"] else []
-        lines = [f"Figures measured by the grader on {self.task4_samples:,} digits from the submitted weights "
-                 f"(results/generator_epoch_N.pt):",
+        lines = ["Your run's figures (results/quality.json), the grader's re-measure from the submitted weights "
+                 "(results/generator_epoch_N.pt) and the difference:",
                  task4["table"]] + [f"! {_plain(p)}" for p in task4["problems"]]
         outputs.append(new_output("stream", name="stdout", text="\n".join(lines) + "\n"))
         if task4["copied"]:  # for the graders (it names their folders), not in the student's feedback

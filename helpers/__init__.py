@@ -2,8 +2,9 @@
 
 Each module has one job and says which part of the lab uses it:
 ``data`` (find MNIST offline), ``profile`` (full run or short grading run),
-``fast`` (the fast ``train_loader`` and the precision context ``ctx``),
-``training`` (the training loop's bookkeeping: history, checkpoints, animation; ``checkpoint`` saves and resumes),
+``fast`` (the device, the fast ``train_loader``, the precision context ``ctx``, the setup cell's report),
+``training`` (the training loop's bookkeeping: history, images, checkpoints, animation; ``checkpoint`` saves and
+resumes; ``history`` prints the history as a table and keeps it in ``results/history.csv``),
 ``plots`` (digit grids, training curves, the animation, the Task 4 comparison),
 ``quality`` (FID, confidence and digit coverage of generated digits: training loop and Task 4),
 ``hints`` (a clear message for the common errors), ``handin`` (the run's figures packed into the notebook
@@ -12,12 +13,14 @@ what the hidden tests hand to the grader's trusted re-check).
 """
 from . import evidence, handin, hints, integrity, quality
 from .data import MNISTNotFoundError, mnist_root
-from .fast import precision, tensor_loader
+from .fast import pick_device, precision, tensor_loader, what_runs_here
 from .plots import plot_training, save_samples, show_animation, show_epoch_images, show_submitted
 from .profile import lab_profile
+from .history import history_table
 from .training import TrainingRun
 
 hints.install()
 
-__all__ = ["MNISTNotFoundError", "TrainingRun", "evidence", "integrity", "lab_profile", "mnist_root", "plot_training",
-           "precision", "quality", "save_samples", "show_animation", "show_epoch_images", "show_submitted", "tensor_loader"]
+__all__ = ["MNISTNotFoundError", "TrainingRun", "evidence", "integrity", "lab_profile", "mnist_root", "pick_device",
+           "plot_training", "precision", "quality", "save_samples", "show_animation", "show_epoch_images", "show_submitted",
+           "history_table", "tensor_loader", "what_runs_here"]

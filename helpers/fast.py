@@ -1,28 +1,40 @@
-"""Fast training without changing the recipe (Section 2's ``train_loader``, the setup cell's ``ctx``; ``make bench``).
+"""Fast training without changing the recipe, and what it runs on (the setup cell; Section 2's ``train_loader``; ``make bench``).
 
+- :func:`pick_device` is an NVIDIA GPU (CUDA) where there is one, else Apple silicon's GPU (MPS), else the CPU.
 - :func:`tensor_loader` is a ``DataLoader`` that serves the same batches as
   ``DataLoader(dataset, batch_size, shuffle=True)`` under the same seed (the same samplers draw the
   same order from the global RNG), from a tensor copy of the dataset made once with the dataset's own
   transform and kept on the training device: no per-image PIL work every epoch, no host-to-device
   copies on a GPU.
-- :func:`precision` is bf16 autocast for the training run on CPUs that multiply bf16 matrices natively
-  (AVX512-BF16 or AMX) and a no-op elsewhere (slower there; on a GPU CUDA autocast refuses ``BCELoss``).
+- :func:`precision` is bf16 autocast for the training run on CPUs that multiply bf16 natively
+  (AVX512-BF16 or AMX) and a no-op elsewhere: on other CPUs, AVX-512 ones included, PyTorch emulates bf16
+  and a step takes 3 times as long as in float32 (42 against 13 ms on a 2-core Xeon with AVX-512 and
+  no AVX512-BF16); on a GPU CUDA autocast refuses ``BCELoss`` and MPS gains nothing at this size.
   Grading and CI runs (the short profile) stay in float32, so that every machine grades the same
   numbers. ``GAN_PRECISION=fp32`` or ``bf16`` overrides the choice.
+- :func:`what_runs_here` is the setup cell's report: the device, the precision and the expected time of
+  the run, from a few timed training steps of networks of the lab's sizes.
 
-Usage (nanoGPT's pattern: the context wraps the forward passes and the losses, not backward or the
-optimiser step, as PyTorch's AMP guide says)::
+Usage (the notebook's setup cell and the cell that runs the training)::
 
+    device = pick_device()
     train_loader = tensor_loader(train_set, batch_size=128, shuffle=True, device=device)
     ctx = precision(device)
+    print(what_runs_here(device, PROFILE))
     with ctx:
-        loss = criterion(model(x), y)
-    loss.backward()
+        train(...)  # the student's plain loop and step: no precision in their code
+
+PyTorch's AMP guide puts autocast around the forward passes and the losses only; around the whole step
+(backward and the optimiser's step too) a CPU step gives the same numbers, bit for bit (backward runs in the
+dtypes the forward pass chose; Adam's arithmetic is not autocast): tests/test_fast.py checks it.
 """
 import contextlib
+import math
 import os
+import time
 
 import torch
+import torch.nn as nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
 from .profile import lab_profile
@@ -45,14 +57,28 @@ def tensor_loader(dataset, batch_size, shuffle=True, device="cpu") -> DataLoader
     return DataLoader(tensors, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
 
 
+def pick_device() -> torch.device:
+    """An NVIDIA GPU (CUDA) where there is one, else Apple silicon's GPU (MPS), else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware: AVX512-BF16 (Intel Cooper Lake and later, AMD Zen 4) or AMX."""
+    return any(getattr(torch.cpu, check, lambda: False)() for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
 def bf16_is_fast(device) -> bool:
-    """True on CPUs whose bf16 matrix products run natively (and so beat fp32).
+    """True on CPUs that multiply bf16 natively, where the training steps beat float32's.
 
     Never on a GPU: there these small layers are limited by kernel launches, not arithmetic, and
     CUDA autocast refuses ``nn.BCELoss``, the lab's loss.
     """
     device = torch.device(device)
-    return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and native_bf16()
 
 
 def precision_name(device, env=None) -> str:
@@ -71,3 +97,63 @@ def precision(device, env=None):
         return contextlib.nullcontext()
     # No weight-cast cache: it would keep D's pre-update bf16 weights for G's update in the same step.
     return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=False)
+
+
+WARM_UP, STEPS_TIMED = 10, 20  # about half a second on a 2-core CPU
+# What a full run takes on top of its steps at the fastest step's pace (busier moments, the data, each epoch's
+# bookkeeping, the four quality measurements): `make lab` on a 2-core Xeon took 444 s for 50 x 469 steps of 13.5 ms.
+OVERHEAD = 1.4
+
+
+def seconds_per_step(device, ctx, batch_size=128) -> float:
+    """The time of one training step (D's update, then G's) of networks of the lab's sizes on ``device`` under
+    ``ctx``, the fastest of a few (the steadiest measure of a busy computer's pace), with the random numbers put
+    back afterwards: the student's run draws the same as without it."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        generator = nn.Sequential(nn.Linear(100, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
+                                  nn.Linear(512, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 784), nn.Tanh()).to(device)
+        discriminator = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                                      nn.Linear(256, 1), nn.Sigmoid()).to(device)
+        opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)  # as the optimiser cell makes them
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=True)
+        bce = nn.BCELoss()
+        real = torch.rand(batch_size, 784, device=device) * 2 - 1
+        ones, zeros = torch.ones(batch_size, 1, device=device), torch.zeros(batch_size, 1, device=device)
+        times = []
+        for _ in range(WARM_UP + STEPS_TIMED):
+            started = time.perf_counter()
+            with ctx:
+                fake = generator(torch.randn(batch_size, 100, device=device))
+                d_loss = bce(discriminator(real).float(), ones * 0.9) + bce(discriminator(fake.detach()).float(), zeros)
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            with ctx:
+                g_loss = bce(discriminator(fake).float(), ones)
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+            g_loss.item()  # waits for a GPU to finish
+            times.append(time.perf_counter() - started)
+    return min(times[WARM_UP:])
+
+
+def what_runs_here(device, profile, batch_size=128, env=None) -> str:
+    """Two lines for the setup cell: the device and the precision, and how long this profile's training will take here."""
+    device = torch.device(device)
+    name = precision_name(device, env)
+    if device.type == "cuda":
+        where, why = f"the GPU ({torch.cuda.get_device_name(device)})", "the GPU's default"
+    elif device.type == "mps":
+        where, why = "Apple silicon's GPU (MPS)", "the GPU's default"
+    else:
+        where = f"the CPU ({os.cpu_count()} cores)"
+        why = ("it multiplies bf16 natively" if name == "bf16" else "bf16 only in the full run" if native_bf16()
+               else "no native bf16 on this CPU")
+    step = seconds_per_step(device, precision(device, env), batch_size)
+    steps = math.ceil((profile.train_images or 60_000) / batch_size)
+    total = profile.epochs * steps * step * OVERHEAD
+    length = f"about {total / 60:.0f} minutes" if total >= 90 else f"about {math.ceil(total)} s"
+    return (f"device: {where}; precision: {'bfloat16' if name == 'bf16' else 'float32'} ({why})\n"
+            f"{profile.label}: {steps} steps an epoch, {step * 1000:.0f} ms a step here: {length} in all")

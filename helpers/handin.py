@@ -13,7 +13,7 @@ from IPython.display import display
 
 MIMETYPE = "application/vnd.gan-mnist.results+json"
 PACKED = ("epoch_10.png", "epoch_20.png", "epoch_30.png", "final_grid.png", "loss_curve.png", "interpolation.png",
-          "quality.json", "seed.txt")
+          "history.csv", "quality.json", "seed.txt")
 LARGEST_FILE = 2_000_000  # bytes; the run's images are 5-110 kB
 
 

@@ -3,7 +3,7 @@
 - :func:`save_samples` writes ``results/epoch_N.png`` and ``final_grid.png`` (Section 4, the training loop).
 - :func:`plot_training` draws the per-epoch losses and D's outputs of ``run.history`` (Section 4, after training).
 - :func:`show_animation` plays ``results/training.gif`` and shows a still strip of it (Section 4, after training).
-- :func:`show_submitted` shows, while grading, the same picture of the student's submitted full run.
+- :func:`show_submitted` shows, while grading, the same picture (or table) of the student's submitted full run.
 - :func:`show_epoch_images` puts the full run's epoch 10/20/30 grids side by side (Task 4).
 
 Images come in as generator outputs in [-1, 1], shaped (B, 784) or (B, 1, 28, 28).
@@ -16,6 +16,8 @@ import numpy as np
 import torchvision.utils as vutils
 from IPython.display import Image as IPythonImage, display
 from PIL import Image
+
+from .history import HISTORY_CSV, history_table, read_history
 
 
 def save_samples(images, path, nrow=8) -> Path:
@@ -88,13 +90,19 @@ def plot_training(history, path=None, title="your training run", real_label=0.9)
 
 
 def show_submitted(profile, name, what) -> None:
-    """In the short (grading) run, show the full run's ``name`` from its results folder, so that the grader
-    sees your own full run; in the full run, nothing (you have just seen it)."""
+    """In the short (grading) run, show the full run's ``name`` from its results folder (a picture, or the
+    history's table), so that the grader sees your own full run; in the full run, nothing (you have just seen it)."""
     if not profile.quick:
         return
     path = Path(profile.full_results_dir) / name
     if not path.is_file():
         print(f"{path} was not submitted: submit the full run's results folder with the notebook to show its {what} here.")
+        return
+    if name == HISTORY_CSV:
+        try:
+            print(f"your submitted full run: {what}\n{history_table(read_history(path))}")
+        except (ValueError, KeyError, TypeError):
+            print(f"{path} is not a history table of the training run")
         return
     fig, ax = plt.subplots(figsize=(8, 6))
     ax.imshow(plt.imread(path), cmap="gray")

@@ -1,11 +1,14 @@
-"""The bookkeeping of your training loop (Section 4): history, animation, quality figures, checkpoints.
+"""What happens after each epoch of your training loop (Section 4): history, images, animation, quality, checkpoints.
 
-Your ``train`` function loops over ``run.epochs`` and calls ``run.end_of_epoch(epoch, d_loss, g_loss)``
-once per epoch, with the epoch's mean losses. The run then
+The cell that runs your loop makes a ``TrainingRun`` and hands your ``train`` the epochs to train,
+``run.epochs``, and the function to call after each with the epoch's mean losses, ``run.end_of_epoch``.
+After epoch N it
 
-- adds them to ``run.history``, with D's mean output on a batch of real digits (``"D(x)"``) and on the
-  64 digits G draws from ``run.fixed_noise`` (``"D(G(z))"``),
-- keeps that 8x8 grid as a frame of ``results/training.gif`` (written every 5 epochs and at the end),
+- adds the losses to ``run.history``, with D's mean output on a batch of real digits (``"D(x)"``) and on the
+  64 digits G draws from ``run.fixed_noise`` (``"D(G(z))"``), and writes it to ``results/history.csv``
+  (``helpers.history``),
+- saves that 8x8 grid as ``results/epoch_N.png`` every 5 epochs and as ``results/final_grid.png`` after the
+  last epoch, and keeps it as a frame of ``results/training.gif`` (written every 5 epochs and at the end),
 - measures the digits at the profile's quality epochs (``helpers.quality``, the full run only),
 - saves a checkpoint every 5 epochs and at the end (``helpers.checkpoint``). After a kernel restart,
   ``TrainingRun`` resumes from it if the same code made it (``helpers.fingerprint``), and
@@ -17,8 +20,8 @@ run trains exactly as it would without it.
 Usage (the notebook's locked cell that runs your loop)::
 
     run = TrainingRun(PROFILE, generator, discriminator, opt_g, opt_d, fixed_noise, real_batch, code=[train_step, ...])
-    history = train(generator, discriminator, opt_g, opt_d, criterion, train_loader, run)
-    # run.history: {"D": [...], "G": [...], "D(x)": [...], "D(G(z))": [...]}, one value per epoch
+    train(generator, discriminator, opt_g, opt_d, criterion, train_loader, run.epochs, run.end_of_epoch)
+    run.history  # {"D": [...], "G": [...], "D(x)": [...], "D(G(z))": [...]}, one value per epoch
 """
 import contextlib
 import numbers
@@ -32,6 +35,9 @@ from PIL import Image, ImageDraw
 from . import quality
 from .checkpoint import Checkpoint
 from .fingerprint import fingerprint
+from .history import HISTORY_CSV, HISTORY_KEYS, write_history
+from .plots import save_samples
+from .profile import SAMPLE_EVERY
 
 SAVE_EVERY = 5  # epochs between checkpoints (and rewrites of the GIF)
 GIF = "training.gif"
@@ -46,7 +52,7 @@ class TrainingRun:
         self.results_dir = Path(profile.results_dir)
         self.results_dir.mkdir(parents=True, exist_ok=True)
         self.real_images = real_images.to(next(discriminator.parameters()).device)
-        self.history = {"D": [], "G": [], "D(x)": [], "D(G(z))": []}
+        self.history = {key: [] for key in HISTORY_KEYS}
         models = dict(generator=generator, discriminator=discriminator, opt_g=opt_g, opt_d=opt_d)
         self.checkpoint = Checkpoint(profile.checkpoint_path, fingerprint(*code, **models), **models)
         saved = {}
@@ -60,22 +66,27 @@ class TrainingRun:
         self.epochs = range(self.done + 1, profile.epochs + 1)
 
     def end_of_epoch(self, epoch, d_loss, g_loss) -> None:
-        """Record epoch ``epoch`` with its mean D and G losses; every 5 epochs and at the end, write the GIF
-        and the checkpoint."""
+        """Record epoch ``epoch`` with its mean D and G losses; every 5 epochs and at the end, save the grid,
+        write the GIF and the checkpoint."""
         if epoch != self.done + 1 or epoch > self.profile.epochs:
             raise ValueError(f"end_of_epoch({epoch}) after epoch {self.done} of {self.profile.epochs}: "
-                             "call it once per epoch, with the epoch number from run.epochs")
+                             "call it once per epoch, with the epoch number from the epochs train() is given")
         d_loss, g_loss = _number("d_loss", d_loss), _number("g_loss", g_loss)
         with self._aside():
             fake = self.generator(self.fixed_noise)  # (64, 784)
             d_real = self.discriminator(self.real_images).mean().item()
             d_fake = self.discriminator(fake).mean().item()
             self.frames.append(_frame(epoch, fake))
+            if epoch % SAMPLE_EVERY == 0:
+                save_samples(fake, self.results_dir / f"epoch_{epoch}.png")
+            if epoch == self.profile.epochs:
+                save_samples(fake, self.results_dir / "final_grid.png")
             if epoch in self.profile.quality_epochs:
                 print("   ", quality.record(self.generator, epoch, self.results_dir))
         for key, value in {"D": d_loss, "G": g_loss, "D(x)": d_real, "D(G(z))": d_fake}.items():
             self.history[key].append(value)
         self.done = epoch
+        write_history(self.history, self.results_dir / HISTORY_CSV)
         if epoch % SAVE_EVERY == 0 or epoch == self.profile.epochs:
             # 16 grey levels: under half the file (about 0.6 MB for 50 epochs), the digits look the same
             first, *rest = [Image.fromarray(frame // 16 * 17) for frame in self.frames]

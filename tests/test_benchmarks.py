@@ -22,11 +22,13 @@ recipe = load_benchmark("recipe")
 
 
 def test_the_bench_trains_the_notebooks_own_solution(monkeypatch):
-    """No copy of the solution: train() runs the classes and step that grading.reference takes from the notebook."""
+    """No copy of the solution: train() runs the classes, step and loop that grading.reference takes from the notebook."""
     assert recipe.SOURCE_NB == SOURCE_NB
     fresh = reference.load(SOURCE_NB)
-    for name, cell in (("Generator", "generator"), ("Discriminator", "discriminator"), ("train_step", "train_step")):
-        ours, notebooks = getattr(recipe, name), getattr(fresh, name)
+    fresh_loop = reference.load(SOURCE_NB, ("training_loop",) + reference.SOLUTION_CELLS)
+    for name, cell in (("Generator", "generator"), ("Discriminator", "discriminator"), ("train_step", "train_step"),
+                       ("train", "training_loop")):
+        ours, notebooks = getattr(recipe.SOLUTION, name), getattr(fresh_loop, name)
         code, notebooks_code = ((f.__init__ if isinstance(f, type) else f).__code__ for f in (ours, notebooks))
         assert code.co_filename == f"<{cell}>"  # compiled from the notebook's cell, not from a file
         assert code.co_code == notebooks_code.co_code
@@ -38,7 +40,7 @@ def test_the_bench_trains_the_notebooks_own_solution(monkeypatch):
         steps.append((generator, discriminator))
         return 1.0, 1.0
 
-    monkeypatch.setattr(recipe, "train_step", spy)
+    monkeypatch.setitem(recipe.SOLUTION.train.__globals__, "train_step", spy)  # what the notebook's loop calls
     generator, history = recipe.train("lab", epochs=1, train_images=130, device="cpu")
     assert type(generator) is recipe.Generator and len(steps) == 2  # 130 images: batches of 128 and 2
     assert all(g is generator and type(d) is recipe.Discriminator for g, d in steps)

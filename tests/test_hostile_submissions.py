@@ -16,6 +16,7 @@ import csv
 import glob
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -185,7 +186,9 @@ def test_task4_shows_the_graders_figures_and_names_copied_images(graded_class):
     assert record["copied_images"] and str(DEMO_RESULTS) in record["copied_images"][0] and "Copied images" in notes
     task4 = nbgrader_cells(graded_class.notebook("fakes_task4"))["task4_images"]
     shown = "".join(o.get("text", "") for o in task4.outputs)
-    assert "Figures measured by the grader" in shown and "1.2" not in shown.split("reference run")[0], shown
+    assert "the grader's re-measure from the submitted weights" in shown, shown
+    assert re.search(r"epoch 10, grader's re-measure +\d+\.\d !", shown), shown
+    assert record["task4_unconfirmed"] == [10, 20, 30] and "misses the recorded fid, confidence" in notes
     assert sum("image/png" in o.get("data", {}) for o in task4.outputs) == 1  # the three epochs side by side
     assert flagged(graded_class, "fakes_task4")
 
@@ -195,7 +198,7 @@ def test_feedback_leaves_the_graders_notes_out(graded_class):
     root = graded_class.root("fakes_task4")
     nbgrader("generate_feedback", ASSIGNMENT, "--student", "fakes_task4", RELEASE_UNGRADED, cwd=root)
     html = (root / "feedback" / "fakes_task4" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
-    assert "Figures measured by the grader" in html
+    assert "the grader&#39;s re-measure from the submitted weights" in html or "the grader's re-measure from the submitted weights" in html
     for graders_only in ("Grader&#39;s notes", "Grader's notes", "identical to those in", str(DEMO_RESULTS.parent)):
         assert graders_only not in html, f"feedback shows the graders' {graders_only!r}"
 

@@ -1,6 +1,7 @@
 """The LMS round trip: Canvas's and Moodle's download zips collected by `nbgrader zip_collect`, the notebooks graded
 without a results/ folder (their figures packed inside), and the CSV for the LMS's gradebook."""
 import csv
+import re
 import subprocess
 
 import pytest
@@ -51,7 +52,8 @@ def test_packed_figures_reach_the_grader(graded_class, student):
     assert "taken from the figures packed in the notebook" in nb.cells[0].source
     task4 = outputs_of(nb, "task4_images")
     assert len(images(task4)) == 1, "Task 4's epoch images are not shown"
-    assert "the student's run recorded, not measured again" in text(task4)
+    assert "generator_epoch_10.pt was not submitted: epoch 10 is not measured again" in text(task4)
+    assert re.search(r"epoch 10, your run +\d+\.\d", text(task4)) and "no weights submitted" in text(task4)
     assert "not measured" not in text(task4).replace("not measured again", "")
     for shows in ("helpers.plot_training", "helpers.show_submitted(PROFILE, \"final_grid.png\""):
         shown = outputs_of(nb, source=shows)
@@ -61,7 +63,7 @@ def test_packed_figures_reach_the_grader(graded_class, student):
 def test_missing_figures_are_said_plainly(graded_class):
     """A notebook uploaded without its run's figures: Task 4's cell says what is missing."""
     task4 = text(outputs_of(graded_class.notebook("7654321"), "task4_images"))
-    assert "generator_epoch_10.pt was not submitted: no figures for epoch 10" in task4
+    assert "quality.json holds no figures for epoch 10" in task4
     assert "epoch_10.png is missing" in task4
 
 

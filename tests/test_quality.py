@@ -87,3 +87,19 @@ def test_committed_real_statistics_are_those_of_the_committed_classifier():
     committed, fresh = quality.real_test_statistics(), quality.real_test_statistics(fresh=True)
     assert committed["count"] == fresh["count"] == 10_000
     assert torch.allclose(committed["sum"], fresh["sum"]) and torch.allclose(committed["cov_sum"], fresh["cov_sum"])
+
+
+def test_the_graders_table_shows_the_record_the_re_measure_and_their_difference(tmp_path):
+    generator = torch.nn.Sequential(torch.nn.Linear(100, 784), torch.nn.Tanh())
+    recorded = {"10": quality.record(generator, 10, tmp_path), "20": quality.record(generator, 20, tmp_path)}
+    close = {key: value * 1.01 for key, value in recorded["10"].items()}  # within the spread
+    far = dict(recorded["20"], fid=recorded["20"]["fid"] * 1.5)  # FID off by half
+    table = quality.comparison_table(tmp_path, epochs=(10, 20, 30), remeasured={"10": close, "20": far}).splitlines()
+    line = {row.split("  ")[0]: row for row in table}
+    assert f"{recorded['10']['fid']:.1f}" in line["epoch 10, your run"]
+    assert f"{close['fid']:.1f}" in line["epoch 10, grader's re-measure"] and "!" not in line["epoch 10, grader's re-measure"]
+    assert f"{far['fid']:.1f} !" in line["epoch 20, grader's re-measure"]
+    assert f"+{far['fid'] - recorded['20']['fid']:.1f}" in [row for row in table if row.startswith("  difference")][1]
+    assert "not measured" in line["epoch 30, your run"] and "no weights submitted" in line["epoch 30, grader's re-measure"]
+    assert "Task 4 is graded on your run's figures" in table[-1]
+    assert quality.off_the_record(far, recorded["20"]) == ["fid"] and quality.off_the_record(close, recorded["10"]) == []

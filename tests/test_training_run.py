@@ -14,6 +14,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 from helpers.fingerprint import fingerprint
+from helpers.history import history_table, read_history
 from helpers.profile import lab_profile
 from helpers.training import TrainingRun
 
@@ -61,8 +62,8 @@ def train_step(generator, discriminator, opt_g, opt_d, criterion, real, noise):
     return d_loss.item(), g_loss.item()
 
 
-def train(generator, discriminator, opt_g, opt_d, criterion, train_loader, run, stop_at=None):
-    for epoch in run.epochs:
+def train(generator, discriminator, opt_g, opt_d, criterion, train_loader, epochs, end_of_epoch, stop_at=None):
+    for epoch in epochs:
         if epoch == stop_at:
             raise RuntimeError("the kernel died")
         d_losses, g_losses = [], []
@@ -71,8 +72,7 @@ def train(generator, discriminator, opt_g, opt_d, criterion, train_loader, run, 
             d_loss, g_loss = train_step(generator, discriminator, opt_g, opt_d, criterion, real, noise)
             d_losses.append(d_loss)
             g_losses.append(g_loss)
-        run.end_of_epoch(epoch, sum(d_losses) / len(d_losses), sum(g_losses) / len(g_losses))
-    return run.history
+        end_of_epoch(epoch, sum(d_losses) / len(d_losses), sum(g_losses) / len(g_losses))
 '''
 
 
@@ -108,8 +108,8 @@ def run_lab(tmp_path, source=NOTEBOOK, epochs=7, checkpoint=True, stop_at=None):
     """Run the miniature notebook in a fresh kernel, through its own train(); return the kernel and the run."""
     nb = kernel(source)
     run = new_run(nb, tmp_path, epochs, checkpoint)
-    nb["train"](nb["generator"], nb["discriminator"], nb["opt_g"], nb["opt_d"], nb["criterion"], nb["train_loader"], run,
-                stop_at)
+    nb["train"](nb["generator"], nb["discriminator"], nb["opt_g"], nb["opt_d"], nb["criterion"], nb["train_loader"], run.epochs,
+                run.end_of_epoch, stop_at)
     return nb, run
 
 
@@ -225,8 +225,18 @@ def test_end_of_epoch_says_how_to_call_it(tmp_path):
     run = new_run(kernel(), tmp_path, checkpoint=False)
     run.end_of_epoch(1, 1.25, torch.tensor(0.75))
     with pytest.raises(ValueError, match=r"end_of_epoch\(3\) after epoch 1 of 7: call it once per epoch, with the "
-                                         r"epoch number from run.epochs"):
+                                         r"epoch number from the epochs train\(\) is given"):
         run.end_of_epoch(3, 1.0, 1.0)
     with pytest.raises(TypeError, match="d_loss should be a number, the epoch's mean loss, not list"):
         run.end_of_epoch(2, [1.3, 1.2], 1.0)
     assert run.history["D"] == [1.25] and run.history["G"] == [0.75] and type(run.history["G"][0]) is float
+
+
+def test_the_run_saves_the_grids_every_5_epochs_the_final_grid_and_the_history(tmp_path):
+    _, run = run_lab(tmp_path, epochs=7, checkpoint=False)
+    results = tmp_path / "results"
+    assert sorted(p.name for p in results.glob("epoch_*.png")) == ["epoch_5.png"] and (results / "final_grid.png").is_file()
+    with Image.open(results / "final_grid.png") as grid:  # the fixed noise's 64 digits, 8 a row
+        assert grid.size == (242, 242)
+    assert read_history(results / "history.csv") == run.history and len(run.history["D(G(z))"]) == 7
+    assert history_table(run.history).splitlines()[0].split() == ["epoch", "D", "loss", "G", "loss", "D(x)", "D(G(z))"]
