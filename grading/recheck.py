@@ -165,10 +165,6 @@ def check_train_step_recipe(e, ref):
 
 
 def check_training_loop(e, ref):
-    history, epochs = e["history"], e["epochs"]
-    losses = [_numbers(history.get(k), epochs) if isinstance(history, dict) else None for k in ("D", "G")]
-    _check(all(ls and all(math.isfinite(v) and v > 0 for v in ls) for ls in losses),
-           "the training run's history is not one positive finite D and G loss per epoch")
     short = [_numbers(e["short"].get(k), 5) if isinstance(e["short"], dict) else None for k in ("D", "G")]
     _check(all(short), "the 5-epoch short run's history is missing")
     steps = [_numbers(step, 2) for step in e["steps"]] if isinstance(e["steps"], list) and len(e["steps"]) == 60 else [None]

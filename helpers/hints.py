@@ -47,7 +47,8 @@ HINTS = [  # (pattern in PyTorch's message, hint)
     ("all elements of input should be between 0 and 1",
      "nn.BCELoss needs probabilities: does your discriminator end in nn.Sigmoid()?"),
     ("Using a target size",
-     "the targets need D's output shape (B, 1): torch.full((B, 1), value, device=real.device)"),
+     "the targets need D's output shape (B, 1), B = real.size(0): torch.full((B, 1), value, device=real.device); "
+     "draw the noise for B images too"),
     ("shapes cannot be multiplied",
      "a Linear layer got inputs of another size: check the layer sizes against the table in Section 3, and flatten D's input to (B, 784)"),
     ("Expected all tensors to be on the same device",

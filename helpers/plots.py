@@ -1,6 +1,6 @@
 """Pictures of the lab: digit grids on disk, the training curves, the animation, the Task 4 comparison.
 
-- :func:`save_samples` writes ``results/epoch_N.png`` and ``final_grid.png`` (Section 4, the training loop).
+- :func:`save_samples` writes ``results/epoch_N.png`` and ``final_grid.png`` (``TrainingRun.end_of_epoch``) and the noise walk.
 - :func:`plot_training` draws the per-epoch losses and D's outputs of ``run.history`` (Section 4, after training).
 - :func:`show_animation` plays ``results/training.gif`` and shows a still strip of it (Section 4, after training).
 - :func:`show_submitted` shows, while grading, the same picture (or table) of the student's submitted full run.
@@ -54,6 +54,9 @@ def plot_training(history, path=None, title="your training run", real_label=0.9)
     # A D that cannot tell real from fake gives every image the output that minimises its loss on both:
     # real_label / 2 (0.45 with one-sided label smoothing).
     guess = real_label / 2
+    if not history["D"]:
+        print("The history is empty: does train() call end_of_epoch(epoch, d_loss, g_loss) after each epoch?")
+        return
     outputs = "D(x)" in history
     fig, axes = plt.subplots(2 if outputs else 1, 1, figsize=(7, 6.5 if outputs else 4), sharex=True, squeeze=False)
     axes = axes[:, 0]
@@ -144,7 +147,7 @@ def show_epoch_images(results_dir, epochs=(10, 20, 30)) -> None:
         print(
             "Not found: " + ", ".join(missing) + ".\n"
             "These images come from the full 50-epoch training run: run the training cells "
-            "in JupyterLab (about 3 minutes on a recent CPU, 5-10 on an older laptop) and keep the results/ folder "
+            "in JupyterLab (the setup cell says how long it takes on your computer) and keep the results/ folder "
             "next to this notebook when you submit."
         )
         return

@@ -11,7 +11,7 @@ digits in ``mnist_test_stats.pt``) looks at 10,000 generated digits:
 - ``coverage``: entropy of the predicted-digit histogram divided by log(10): 1.0 when all ten digits
   appear equally often, lower under mode collapse; ``rarest`` is the rarest digit's share times 10.
 
-The training loop records the figures of the student's run in ``results/quality.json`` and the
+``TrainingRun.end_of_epoch`` records the figures of the student's run in ``results/quality.json`` and the
 generator's weights in ``results/generator_epoch_N.pt`` (:func:`record`, half precision, 3 MB: the
 grader measures the figures again from them); Task 4 shows them beside the reference run's
 (``reference_quality.json``, made by ``make bench-quality``) and the floor (:func:`comparison_table`).

@@ -20,7 +20,8 @@ run trains exactly as it would without it.
 Usage (the notebook's locked cell that runs your loop)::
 
     run = TrainingRun(PROFILE, generator, discriminator, opt_g, opt_d, fixed_noise, real_batch, code=[train_step, ...])
-    train(generator, discriminator, opt_g, opt_d, criterion, train_loader, run.epochs, run.end_of_epoch)
+    with ctx:  # helpers.precision
+        train(generator, discriminator, opt_g, opt_d, criterion, train_loader, run.epochs, run.end_of_epoch)
     run.history  # {"D": [...], "G": [...], "D(x)": [...], "D(G(z))": [...]}, one value per epoch
 """
 import contextlib

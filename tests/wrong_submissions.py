@@ -170,6 +170,9 @@ CATALOGUE = [
                     "        noise = torch.randn(BATCH_SIZE, NOISE_DIM, device=device)\n"
                     "        for real, _ in train_loader:\n",
                     frozenset({"test_training_loop"}), "fresh noise per batch"),
+    WrongSubmission("noise_for_a_full_batch", "training_loop",
+                    "noise = torch.randn(real.size(0), NOISE_DIM,", "noise = torch.randn(BATCH_SIZE, NOISE_DIM,",
+                    frozenset({"test_training_loop"}), "fresh noise per batch"),
     WrongSubmission("one_batch_per_epoch", "training_loop",
                     "            g_losses.append(g_loss)\n", "            g_losses.append(g_loss)\n            break\n",
                     frozenset({"test_training_loop"}), "one step per batch"),
