@@ -65,6 +65,9 @@ class TrainingRun:
             with self._aside():
                 self.frames = [_frame(0, generator(fixed_noise))]
         self.epochs = range(self.done + 1, profile.epochs + 1)
+        if self.done == profile.epochs:  # a finished run: its final grid, drawn again by the restored generator
+            with self._aside():
+                save_samples(generator(self.fixed_noise), self.results_dir / "final_grid.png")
 
     def end_of_epoch(self, epoch, d_loss, g_loss) -> None:
         """Record epoch ``epoch`` with its mean D and G losses; every 5 epochs and at the end, save the grid,

@@ -91,6 +91,7 @@ def test_no_path_means_no_checkpoint(tmp_path):
 def run_notebook(nb, folder):
     """Run ``nb`` (short run) in a fresh kernel in ``folder``; return the training cell's output and the final grid."""
     nb = copy.deepcopy(nb)  # tests may fail (the bug; results/ of no full run): the training cell must not
+    (folder / "results_quick" / "final_grid.png").unlink(missing_ok=True)  # each run's grid is its own
     NotebookClient(nb, timeout=300, iopub_timeout=60, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(folder)}}).execute()
     training = nbgrader_cells(nb)["run_training"]
     assert not [o for o in training.outputs if o.output_type == "error"], training.outputs

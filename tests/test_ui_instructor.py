@@ -52,9 +52,10 @@ def test_instructor_grades_task4_in_formgrader(formgrader):
             shown = page.evaluate(TASK4_IMAGES)
             assert shown and shown["width"] > 2.5 * shown["height"] > 0, f"no epoch 10/20/30 images before Task 4: {shown}"
             text = page.inner_text("#notebook-container")
-            assert "Figures measured by the grader" in text
-            for epoch in ("10", "20", "30"):  # the table under the images carries the grader's figures of the student's run
-                assert f"epoch {epoch}, your run" in text and f"{figures[epoch]['fid']:.1f}" in text
+            assert "the grader's re-measure from the submitted weights" in text
+            for epoch in ("10", "20", "30"):  # the table under the images: the run's record, the grader's re-measure
+                assert f"epoch {epoch}, your run" in text and f"epoch {epoch}, grader's re-measure" in text
+                assert f"{figures[epoch]['fid']:.1f}" in text
         with steps("score the Task 4 answer"):
             assert grade_by_hand(page, formgrader.root, "demo_complete", "task4_answer", 3, "Good comparison; cite the FID.") \
                 == (3.0, "Good comparison; cite the FID.")

@@ -73,7 +73,7 @@ def test_student_runs_and_validates(lab):
             page.wait_for_function(f"() => ({CELL_OUTPUTS})()[1].includes('NotImplementedError')", timeout=120_000)
             page.wait_for_function(KERNEL_IDLE, timeout=120_000)
             setup, transform = page.evaluate(CELL_OUTPUTS)[:2]
-            assert "device: " in setup and "training profile" in setup, setup
+            assert "device: " in setup and "precision: " in setup and "ms a step here" in setup, setup
         with steps("validate the untouched release"):
             assert validate(page) == "failed"
         with steps("close the dialog"):
