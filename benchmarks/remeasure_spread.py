@@ -20,7 +20,7 @@ from helpers import quality
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_RUN = REPO / "demo" / "submitted" / "demo_complete" / "gan_mnist" / "results"
-FIGURES = ("fid", "confidence", "coverage", "rarest")
+FIGURES = quality.FIGURE_NAMES
 
 
 def main():

@@ -14,13 +14,13 @@ what the hidden tests hand to the grader's trusted re-check).
 from . import evidence, handin, hints, integrity, quality
 from .data import MNISTNotFoundError, mnist_root
 from .fast import pick_device, precision, tensor_loader, what_runs_here
+from .history import history_table
 from .plots import plot_training, save_samples, show_animation, show_epoch_images, show_submitted
 from .profile import lab_profile
-from .history import history_table
 from .training import TrainingRun
 
 hints.install()
 
-__all__ = ["MNISTNotFoundError", "TrainingRun", "evidence", "integrity", "lab_profile", "mnist_root", "pick_device",
-           "plot_training", "precision", "quality", "save_samples", "show_animation", "show_epoch_images", "show_submitted",
-           "history_table", "tensor_loader", "what_runs_here"]
+__all__ = ["MNISTNotFoundError", "TrainingRun", "evidence", "history_table", "integrity", "lab_profile", "mnist_root",
+           "pick_device", "plot_training", "precision", "quality", "save_samples", "show_animation", "show_epoch_images",
+           "show_submitted", "tensor_loader", "what_runs_here"]
