@@ -288,6 +288,11 @@ class Window:
         computing = min(1.0, self.cpu / (self.wall * threads)) if self.wall > 0 else 0.0
         return max(0.0, self.wanting / self.samples - computing), computing
 
+    def idle_seconds(self):
+        """The time the sandbox's code neither ran nor waited for a CPU: the share of samples in which no thread
+        of it wanted one."""
+        return self.wall * (1 - self.wanting / self.samples) if self.samples else 0.0
+
 
 def _size(number_of_bytes):
     if number_of_bytes >= 1 << 30:
@@ -317,14 +322,15 @@ class SandboxedExecute(Execute):
 
     max_evidence_bytes = 64 << 20
 
-    cell_wall_factor = Integer(10, help="A cell's wall-clock backstop, in multiples of its CPU time budget "
-                                        "(``Execute.timeout``, CPU seconds per kernel thread).").tag(config=True)
+    cell_wall_factor = Integer(10, help="A cell's wall-clock backstop, in multiples of ``Execute.timeout``, for the "
+                                        "time its code waits for a CPU on a busy machine (time spent sleeping or "
+                                        "blocked is held to ``Execute.timeout`` itself).").tag(config=True)
     starved_share = Float(0.25, help="A wall-clock limit reached while the sandbox's code waited for a CPU this "
                                      "share of the time or more is the machine's doing: the grading needs a regrade "
                                      "(NeedsRegradeError), it is not the student's.").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
-        self._cpu_stop = None
+        self._stopped_because = None  # why _hold_to killed the kernel
         self._unsandboxed = os.environ.get(UNSANDBOXED_SWITCH) == "1"
         if self._unsandboxed:
             self.log.warning("=" * 78)
@@ -429,7 +435,8 @@ class SandboxedExecute(Execute):
 
     def _get_timeout(self, cell):
         """nbclient's wall-clock wait for a cell: with a CPU budget, a backstop of ``cell_wall_factor`` times
-        ``timeout`` (a cell that waits and computes nothing), within the notebook's time left."""
+        ``timeout`` (a cell kept waiting for a CPU by a busy machine; one that sleeps is stopped at ``timeout`` by
+        ``_hold_to``), within the notebook's time left."""
         if self._cpu_budget is None:
             return super()._get_timeout(cell)
         return max(1, round(min(self.cell_wall_factor * self.timeout, self._deadline - time.monotonic())))
@@ -459,7 +466,9 @@ class SandboxedExecute(Execute):
 
     async def _hold_to(self, budget, start):
         """Stop a cell whose sandbox has used ``budget`` s of CPU time since ``start``, however long a busy machine
-        made it wait: interrupt it; kill the kernel if the cell goes on to twice its budget."""
+        made it wait: interrupt it; kill the kernel if the cell goes on to twice its budget. Stop at once a cell
+        whose code has spent the cell's time limit neither computing nor waiting for a CPU (sleeping, blocked):
+        only the time a busy machine made it wait stretches a cell to the ``cell_wall_factor`` backstop."""
         for limit in (budget, 2 * budget):
             used = 0.0
             while used <= limit:
@@ -467,11 +476,22 @@ class SandboxedExecute(Execute):
                 self._cell_time.sample(self.km.wants_cpu())
                 now = self.km.cpu_seconds()
                 used = used if now is None else now - start  # None: the sandbox ended (nbclient sees it) or a read failed
+                window = self._cell_time.closed(now)
+                if window.idle_seconds() > self.timeout:
+                    limit = f"wall-clock limit of {self.timeout} s for a cell reached"
+                    await self._stop_kernel(str(self._wall_clock_stop(limit, window)))
+                    return
             if not self._over_budget:
                 self._over_budget = True
                 self.log.error(f"the cell used {used:.0f} s of CPU time, over its budget of {budget} s: interrupting it")
                 await ensure_async(self.km.interrupt_kernel())
-        self._cpu_stop = f"CPU time limit of {self.timeout} s for a cell reached, and the cell went on when interrupted"
+        await self._stop_kernel(f"CPU time limit of {self.timeout} s for a cell reached, and the cell went on when "
+                                f"interrupted")
+
+    async def _stop_kernel(self, reason):
+        """Kill the sandbox's kernel; nbclient then finds it dead, and the grading ends with ``reason``."""
+        self._stopped_because = reason
+        self.log.error(reason)
         await ensure_async(self.km.signal_kernel(signal.SIGKILL))
 
     def preprocess_cell(self, cell, resources, index):
@@ -509,8 +529,8 @@ class SandboxedExecute(Execute):
                 os.unlink(entry.path)
 
     def _why_the_kernel_died(self):
-        if self._cpu_stop:
-            return self._cpu_stop
+        if self._stopped_because:
+            return self._stopped_because
         record = None
         if isinstance(self.km, SandboxKernelManager):
             for _ in range(50):  # kernel.sh records how the sandbox ended as it ends

@@ -46,7 +46,8 @@ DEMO_PARTIAL = DEMO_ROOT / "submitted" / "demo_partial" / ASSIGNMENT / f"{ASSIGN
 STUDENT_SHADE, INSTRUCTOR_SHADE = 0, 255  # alice's epoch images are black, the instructor's own white
 NOT_GRADED = {"class": {"invalid_json", "plants_links_in_submission", "plants_a_fifo", "links_its_folder"},
               "deadlines": {"renamed_the_notebook", "submitted_nothing"},
-              "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "floods_processes", "ignores_interrupts"},
+              "limits": {"kills_its_kernel", "hogs_memory", "hogs_disk", "floods_processes", "ignores_interrupts",
+                         "sleeps_through_interrupts"},
               "wall_clock": {"hogs_wall_clock"}}
 
 
@@ -268,6 +269,7 @@ def sections(source_nb, release_nb, listener_port, base):
         Section("limits", config=h.COURSE_LIMITS, students={
             "loops_forever": h.with_code(source_nb, "while True:\n    pass"),
             "ignores_interrupts": h.with_code(source_nb, h.IGNORES_INTERRUPTS),
+            "sleeps_through_interrupts": h.with_code(source_nb, h.SLEEPS_THROUGH_INTERRUPTS),
             "kills_its_kernel": h.with_code(source_nb, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"),
             "hogs_memory": h.with_code(source_nb, "hoard = torch.ones(2 * 2**30)"),
             "hogs_disk": h.with_code(source_nb, "open('hoard.bin', 'wb').write(b'x' * (300 << 20))"),

@@ -22,6 +22,8 @@ COURSE_LIMITS = "\nc.Execute.timeout = 15\n"
 COURSE_WALL_CLOCK = "\nc.SandboxedExecute.notebook_seconds = 180\n"
 # A loop that the cell's interrupt does not stop: the kernel is killed at twice the cell's CPU time.
 IGNORES_INTERRUPTS = "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass"
+# A cell that ignores the interrupt and sleeps: it uses no CPU time, and is stopped at the cell's wall-clock limit.
+SLEEPS_THROUGH_INTERRUPTS = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    time.sleep(1)"
 
 # Everything a student might try from inside the kernel; prints {attempt: "blocked: <error>" or what it got}.
 SNOOP = """

@@ -81,12 +81,20 @@ def test_the_batch_completes_and_reports_what_could_not_be_graded(graded_class, 
     ("hogs_wall_clock", "wall-clock limit of 180 s for the whole notebook reached"),
     ("floods_processes", "process limit of 512 processes and threads reached"),
     ("ignores_interrupts", "CPU time limit of 15 s for a cell reached, and the cell went on when interrupted"),
+    ("sleeps_through_interrupts", "wall-clock limit of 15 s for a cell reached (the student's code computed 0% of "
+                                  "the time, and waited for a CPU 0%: it was sleeping or blocked otherwise)"),
 ])
 def test_each_limit_ends_the_grading_with_its_reason(graded_class, student, reason):
     report = graded_class.report[student]
     assert report["status"] == "failed"
     assert reason in report["message"], report["message"]
     assert not (graded_class.root(student) / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+
+
+def test_a_sleeping_cell_is_stopped_at_the_cells_limit_not_the_notebooks(graded_class):
+    """A cell that ignores the interrupt and sleeps holds a worker for the cell's limit, not the notebook's 600 s."""
+    report = graded_class.report["sleeps_through_interrupts"]
+    assert float(report["seconds"]) < 120, f"graded in {report['seconds']} s: it waited for more than the cell's limit"
 
 
 @pytest.mark.parametrize("student, what", [
