@@ -1,6 +1,7 @@
 #!/bin/bash
 # The course's JupyterHub on this machine (as root): `hub/hub.sh start N` (make hub STUDENTS=N), `hub/hub.sh stop`
-# (make hub-stop), `hub/hub.sh autograde` (make hub-autograde: the collected submissions, in the sandbox). start creates what the hub needs and records it; stop removes exactly that: the machine is
+# (make hub-stop), `hub/hub.sh autograde` (make hub-autograde: the collected submissions, in the sandbox). start
+# creates what the hub needs and records it; stop removes exactly that, the servers' cgroups too: the machine is
 # left as it was. hub/jupyterhub_config.py says how the hub is set up; README "A JupyterHub for the class" why.
 #
 # - accounts: instructor, ta, student1..N (PAM logins, passwords in $STATE/private/passwords, root only) and
@@ -33,6 +34,10 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 write_config() {  # Jupyter's configuration by role: what each kind of account sees
     local etc=$STATE/etc
+    # every kernel of the hub's environment loads the note on the server's limits (hub/gan_hub_limits.py)
+    install -m 644 "$REPO/hub/gan_hub_limits.py" "$("$STATE/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
+    install -d -m 755 "$STATE/venv/etc/ipython"
+    echo 'c.InteractiveShellApp.extensions = ["gan_hub_limits"]' > "$STATE/venv/etc/ipython/ipython_kernel_config.py"
     install -d -m 755 "$etc"/{common,student,staff,grader} "$etc"/{student,staff,grader}/labconfig
     cat > "$etc/common/nbgrader_config.py" <<EOF
 c = get_config()  # noqa: F821
@@ -65,8 +70,10 @@ EOF
         > "$etc/grader/labconfig/page_config.json"
 }
 
-install_environment() {  # once; kept by stop only with HUB_KEEP_ENV=1 (the tests)
-    if [ ! -f "$STATE/venv/.installed" ]; then
+install_environment() {  # once, and again when the requirements change; kept by stop only with HUB_KEEP_ENV=1 (the tests)
+    local wanted
+    wanted=$(cat "$REPO/requirements.txt" "$REPO/hub/requirements.txt" | sha256sum)
+    if [ "$(cat "$STATE/venv/.installed" 2>/dev/null)" != "$wanted" ]; then
         local handout=$REPO/dist/$ASSIGNMENT-student.zip unpacked
         [ -f "$handout" ] || die "$handout not found: make handout"
         unpacked=$(mktemp -d)
@@ -74,7 +81,7 @@ install_environment() {  # once; kept by stop only with HUB_KEEP_ENV=1 (the test
         "$PYTHON" -m venv "$STATE/venv"
         (cd "$unpacked/$ASSIGNMENT" && "$STATE/venv/bin/pip" install --quiet -r requirements.txt -r "$REPO/hub/requirements.txt")
         rm -rf "$unpacked"
-        touch "$STATE/venv/.installed"
+        echo "$wanted" > "$STATE/venv/.installed"
     fi
     [ -x "$STATE/node_modules/.bin/configurable-http-proxy" ] ||
         npm install --silent --no-audit --no-fund --prefix "$STATE" "configurable-http-proxy@$PROXY_VERSION"
@@ -151,6 +158,18 @@ start() {
     echo "  http://127.0.0.1:$PORT/services/$COURSE/formgrader ; accounts and passwords: $STATE/private/passwords"
 }
 
+remove_cgroups() {  # what the spawner left of its servers' cgroups (hub/spawner.py: gan-hub-<user>), and their processes
+    local cgroup
+    while read -r cgroup; do
+        for _ in $(seq 600); do
+            rmdir "$cgroup" 2>/dev/null && break
+            kill -KILL $(cat "$cgroup/cgroup.procs" 2>/dev/null) 2>/dev/null || true
+            sleep 0.1
+        done
+    done < <(find /sys/fs/cgroup -mindepth 2 -maxdepth 6 -type d -name 'gan-hub-*' 2>/dev/null)
+    rmdir /sys/fs/cgroup/gan-hub 2>/dev/null || true
+}
+
 stop() {
     [ "$(id -u)" = 0 ] || die "run as root"
     if [ -f "$STATE/private/jupyterhub.pid" ]; then
@@ -172,6 +191,7 @@ stop() {
             if id "$user" >/dev/null 2>&1; then left+=("$user"); fi
         done < "$STATE/private/accounts"
     fi
+    remove_cgroups
     # the list of the hub's accounts stays until they are gone, so that a second stop removes them
     [ ${#left[@]} = 0 ] || die "could not remove the accounts ${left[*]} (their processes did not end): run it again"
     if [ "${HUB_KEEP_ENV:-0}" = 1 ]; then

@@ -10,10 +10,19 @@ HUB_PORT, HUB_STUDENTS (names), HUB_COURSE (nbgrader's course id).
   service at /services/<course>/formgrader, and the group formgrade-<course> (instructor, ta) may use it:
   nbgrader's "one class, multiple graders" setup. Students get the Assignment List (fetch, Validate, submit,
   feedback); staff get the Assignment List and the Course List; only the service has formgrader.
+- Limits per server, so that one student cannot hold up the class: memory (3 GiB), an equal CPU share (a
+  student alone may use every core), 512 processes and threads, a private /tmp and /dev/shm (1 GiB each, counted
+  in the memory) and a /proc with the server's own processes only; staff get more memory and /tmp. HUB_<LIMIT> in
+  the environment overrides a student's, HUB_STAFF_<LIMIT> a staff member's (MEM_LIMIT, CPU_LIMIT in cores,
+  TASKS_LIMIT, TMP_SIZE; sizes as "3G"). Where systemd runs, SystemdSpawner holds them (The Littlest JupyterHub's
+  way); elsewhere, as on this machine (no systemd, cgroup v1), hub/spawner.py's CgroupSpawner, with the kernel
+  mechanisms the grading sandbox uses. hub/gan_hub_limits.py tells a student which limit stopped their code.
+- Idle servers are stopped by jupyterhub-idle-culler, a hub service, after HUB_IDLE_TIMEOUT seconds (one hour).
 - Formgrader opens in a tab of its own: single-user servers and services send `frame-ancestors 'none'`
   (JupyterHub 4.1+), which nbgrader 0.9.6 leaves alone, so it cannot be framed by a student's page either.
 """
 import os
+import sys
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
 
@@ -40,13 +49,44 @@ c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_users = set(STAFF + STUDENTS)
 c.Authenticator.allow_existing_users = False
 
-c.JupyterHub.spawner_class = "localprocess"
+LIMITS = {  # per server, by role; "cpu_limit": None is an equal share of every core, no cap
+    role: {trait: os.environ.get(f"HUB_{prefix}{trait.upper()}", default) for trait, default in defaults.items()}
+    for role, prefix, defaults in (
+        ("student", "", {"mem_limit": "3G", "cpu_limit": None, "tasks_limit": "512", "tmp_size": "1G"}),
+        ("staff", "STAFF_", {"mem_limit": "6G", "cpu_limit": None, "tasks_limit": "1024", "tmp_size": "2G"}))}
+
+
+def apply_limits(spawner):
+    """The limits of the server's role (its spawner's pre_spawn_hook)."""
+    limits = LIMITS["staff" if spawner.user.name in STAFF else "student"]
+    spawner.mem_limit = limits["mem_limit"]
+    spawner.cpu_limit = float(limits["cpu_limit"]) if limits["cpu_limit"] else None
+    if SYSTEMD:
+        spawner.unit_extra_properties = {"TasksMax": limits["tasks_limit"], "ProtectProc": "invisible"}
+    else:
+        spawner.tasks_limit, spawner.tmp_size = int(limits["tasks_limit"]), limits["tmp_size"]
+
+
+SYSTEMD = os.path.isdir("/run/systemd/system")  # systemd is the machine's init (sd_booted)
+if SYSTEMD:
+    c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
+    c.SystemdSpawner.isolate_tmp = True  # a private /tmp (PrivateTmp), on disk
+    c.SystemdSpawner.disable_user_sudo = True
+else:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from spawner import CgroupSpawner  # noqa: E402 (hub/spawner.py, beside this file)
+    c.JupyterHub.spawner_class = CgroupSpawner
+c.Spawner.pre_spawn_hook = apply_limits
 c.Spawner.cmd = [f"{VENV}/bin/jupyterhub-singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = c.Spawner.http_timeout = 120
 c.Spawner.environment = {
     "PATH": PATH, "LANG": "C.UTF-8", "JUPYTER_PREFER_ENV_PATH": "0",
+    # PyTorch's OpenMP threads spin at each barrier (300,000 turns), on CPU time that the server's equal share
+    # loses when the machine is busy: a student's Validate beside another's spinners took 3.5x its time alone, where
+    # the fair half is 2x; 30,000 turns: 1.8x, at the same speed alone (docs/hub.md).
+    "GOMP_SPINCOUNT": "30000",
     "MNIST_ROOT": f"{STATE}/data",  # read-only, extracted: the fetched assignment folder holds no data
     "JUPYTER_CONFIG_PATH": lambda spawner: f"{CONFIG}/{'staff' if spawner.user.name in STAFF else 'student'}:{CONFIG}/common",
 }
@@ -60,7 +100,13 @@ c.JupyterHub.load_roles = [
     {"name": "server", "scopes": ["users:activity!user", "access:servers!server", "access:services",
                                   "list:services", "read:services"]},
 ]
+IDLE_TIMEOUT = int(os.environ.get("HUB_IDLE_TIMEOUT", 3600))
+c.JupyterHub.load_roles.append({"name": "idle-culler", "services": ["idle-culler"],
+                                "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"]})
 c.JupyterHub.services = [{
+    "name": "idle-culler",
+    "command": [f"{VENV}/bin/python", "-m", "jupyterhub_idle_culler", f"--timeout={IDLE_TIMEOUT}"],
+}, {
     "name": COURSE,  # the Course List finds formgrader at /services/<course id>
     "url": f"http://127.0.0.1:{PORT + 3}",
     "command": [f"{VENV}/bin/jupyterhub-singleuser"],

@@ -24,6 +24,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,7 +34,7 @@ import pytest
 from playwright.sync_api import expect
 from nbgrader.api import Gradebook
 
-from browser import Steps, chromium, grade_by_hand
+from browser import ARTIFACTS, Steps, chromium, grade_by_hand
 from conftest import ASSIGNMENT, REPO, sandbox_lock
 from grading import preprocessors
 from grading.demo import filled
@@ -115,6 +116,8 @@ def hub():
         assert stopped.returncode == 0, stopped.stderr
         left = [user for user in accounts if subprocess.run(["id", user], capture_output=True).returncode == 0]
         assert not left, f"hub-stop left the accounts {left}"
+        cgroups = list(Path("/sys/fs/cgroup").glob("**/gan-hub-*"))
+        assert not cgroups, f"hub-stop left the servers' cgroups {cgroups}"
 
 
 class Person:
@@ -174,33 +177,23 @@ class Person:
             expect(submissions).to_have_count(times_before + 1, timeout=60_000)
 
     def run_python(self, code):
-        """Run ``code`` in a kernel of this user's own server, in their home (kernels API + websocket); what it printed."""
-        import websocket  # websocket-client, which jupyter_server uses
-
-        code = f"import os\nos.chdir(os.path.expanduser('~'))\n{code}"
-        kernel = self.api("POST", "kernels", {"name": "python3"})["id"]
-        cookies = "; ".join(f"{c['name']}={c['value']}" for c in self.context.cookies())
-        ws = websocket.create_connection(f"{self.url.replace('http', 'ws')}/user/{self.name}/api/kernels/{kernel}/channels",
-                                         cookie=cookies, origin=self.url, timeout=120)
+        """Run ``code`` in a kernel of this user's own server, in their home; what it printed."""
+        kernel = Kernel(self)
         try:
-            msg_id, printed = uuid.uuid4().hex, []
-            ws.send(json.dumps({"header": {"msg_id": msg_id, "username": self.name, "session": uuid.uuid4().hex,
-                                           "msg_type": "execute_request", "version": "5.3"},
-                                "parent_header": {}, "metadata": {}, "channel": "shell",
-                                "content": {"code": code, "silent": False, "store_history": False,
-                                            "user_expressions": {}, "allow_stdin": False}}))
-            while True:
-                msg = json.loads(ws.recv())
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                assert msg["msg_type"] != "error", msg["content"]
-                if msg["msg_type"] == "stream":
-                    printed.append(msg["content"]["text"])
-                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                    return "".join(printed)
+            printed, error, died = kernel.run(f"import os\nos.chdir(os.path.expanduser('~'))\n{code}")
+            assert error is None and not died, error or "the kernel died"
+            return printed
         finally:
-            ws.close()
-            self.api("DELETE", f"kernels/{kernel}")
+            kernel.close()
+
+    def validate_seconds(self, path):
+        """nbgrader's Validate of ``path`` through the server's REST endpoint (what the button calls): its seconds."""
+        xsrf = next(c["value"] for c in self.context.cookies() if c["name"] == "_xsrf")
+        started = time.perf_counter()
+        response = self.context.request.post(f"{self.url}/user/{self.name}/assignments/validate", timeout=600_000,
+                                             headers={"X-XSRFToken": xsrf}, data=json.dumps({"path": path}))
+        assert response.ok and response.json()["success"], response.text()[:500]
+        return time.perf_counter() - started
 
     def kernel_reads(self, paths):
         """Which of ``paths`` a kernel of this user's own server can open or list."""
@@ -239,6 +232,54 @@ class Person:
                 return await Promise.all([post(), post()]);
             }""" % COURSE, ASSIGNMENT)
             assert all(reply["success"] for reply in replies), f"a submission failed: {replies}"
+
+
+class Kernel:
+    """One kernel of a user's server, over its websocket: cells run one after another, and whether the kernel died."""
+
+    def __init__(self, person):
+        import websocket  # websocket-client, which jupyter_server uses
+
+        self.person = person
+        self.id = person.api("POST", "kernels", {"name": "python3"})["id"]
+        cookies = "; ".join(f"{c['name']}={c['value']}" for c in person.context.cookies())
+        self.ws = websocket.create_connection(
+            f"{person.url.replace('http', 'ws')}/user/{person.name}/api/kernels/{self.id}/channels",
+            cookie=cookies, origin=person.url, timeout=300)
+
+    def send(self, code):
+        """Start running ``code``; ``result`` waits for it."""
+        self.msg_id = uuid.uuid4().hex
+        self.ws.send(json.dumps({"header": {"msg_id": self.msg_id, "username": self.person.name,
+                                            "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3"},
+                                 "parent_header": {}, "metadata": {}, "channel": "shell",
+                                 "content": {"code": code, "silent": False, "store_history": True,
+                                             "user_expressions": {}, "allow_stdin": False}}))
+
+    def result(self):
+        """(what the cell printed, its error as "ename: evalue" or None, whether the kernel died running it)."""
+        printed, error = [], None
+        while True:
+            msg = json.loads(self.ws.recv())
+            state = msg["content"].get("execution_state") if msg["msg_type"] == "status" else None
+            if state in ("restarting", "dead"):  # the server's word that the kernel died
+                return "".join(printed), error, True
+            if msg.get("parent_header", {}).get("msg_id") != self.msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+            if msg["msg_type"] == "error":
+                error = f"{msg['content']['ename']}: {msg['content']['evalue']}"
+            if state == "idle":
+                return "".join(printed), error, False
+
+    def run(self, code):
+        self.send(code)
+        return self.result()
+
+    def close(self):
+        self.ws.close()
+        self.person.api("DELETE", f"kernels/{self.id}")
 
 
 def formgrader_action(person, column, what, succeeds=True):
@@ -434,3 +475,117 @@ def test_semester_loop(hub, source_nb, release_nb):
         assert "quote your FID at epoch 30" in mine and "student2" not in mine
         assert "quote your FID at epoch 30" not in theirs and "student1" not in theirs
         assert "BEGIN HIDDEN TESTS" not in mine + theirs
+
+
+# What student1 runs in test_one_student_cannot_hold_up_the_class, one after another.
+SPINNERS = """import subprocess, sys
+spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True) for _ in range(4)]"""
+STOP_SPINNERS = "for spinner in spinners:\n    spinner.kill()\n    spinner.wait()"
+MEMORY_HOG = "hoard = b'x' * (5 << 30)"
+PROCESS_FLOOD = """import subprocess
+started = []
+try:
+    for _ in range(1000):
+        started.append(subprocess.Popen(["sleep", "600"]))
+finally:
+    print(len(started), "processes started")
+    for process in started:
+        process.kill()
+        process.wait()"""
+TMP_FILLER = """chunk = b"x" * (64 << 20)
+with open("/tmp/filler", "wb") as filler:
+    while True:
+        filler.write(chunk)"""
+# What a student's kernel sees of the others: /tmp, and the accounts of every process it can list.
+SEES = """import json, os
+uids = set()
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        uids.add(int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("Uid:")).split()[1]))
+    except (OSError, StopIteration):
+        pass
+print(json.dumps({"tmp": os.listdir("/tmp"), "uids": sorted(uids)}))"""
+
+
+def test_one_student_cannot_hold_up_the_class(hub, source_nb, release_nb):
+    """student1 runs a CPU spinner on every core, a memory hog, a process flood and a /tmp filler; meanwhile student2
+    validates and student3's Assignment List answers: the hub, formgrader and the other servers stay up, student2's
+    Validate keeps its fair share (measured against a spinner without the limits too), student1 is told each limit."""
+    url, passwords = hub
+    notebook = "limits/gan_mnist.ipynb"
+    timings = {}
+    with chromium() as browser:
+        student1, student2, student3 = (Person(browser, url, f"student{i}", passwords[f"student{i}"]) for i in (1, 2, 3))
+        instructor = Person(browser, url, "instructor", passwords["instructor"])
+
+        def the_others_answer():
+            assert instructor.context.request.get(f"{url}/hub/api/").ok, "the hub stopped answering"
+            page = instructor.context.request.get(f"{url}/services/{COURSE}/formgrader/", max_redirects=0)
+            assert page.status in (200, 302, 303), f"formgrader answered {page.status}"
+            started = time.perf_counter()
+            listing = student3.context.request.get(f"{url}/user/student3/assignments?course_id={COURSE}")
+            assert listing.ok and listing.json()["success"], f"student3's Assignment List: {listing.status}"
+            assert student2.api("GET", "status"), "student2's server"
+            return time.perf_counter() - started
+
+        with student2.step("a solved notebook with a full run's results, to validate"):
+            solved = filled(release_nb, source_nb)
+            student2.api("PUT", "contents/limits", {"type": "directory"})
+            student2.api("PUT", f"contents/{notebook}", {"type": "notebook", "format": "json",
+                                                          "content": json.loads(nbformat.writes(solved))})
+            student2.api("PUT", "contents/limits/results", {"type": "directory"})
+            for result in sorted(DEMO_RESULTS.iterdir()):
+                student2.put_file(f"limits/results/{result.name}", result.read_bytes())
+        timings["validate_alone_s"] = sorted(student2.validate_seconds(notebook) for _ in range(3))[1]
+
+        with student1.step("student1 sees neither student2's /tmp nor their processes"):
+            student2.run_python("open('/tmp/student2-notes.txt', 'w').write('mine')\nos.chmod('/tmp/student2-notes.txt', 0o644)")
+            seen = json.loads(student1.run_python(SEES))
+            student1_uid = int(subprocess.check_output(["id", "-u", "student1"]))
+            assert "student2-notes.txt" not in seen["tmp"], seen
+            assert set(seen["uids"]) <= {0, student1_uid}, f"student1 lists other accounts' processes: {seen}"
+
+        hog = Kernel(student1)
+        with student1.step("a CPU spinner on every core, while student2 validates"):
+            assert hog.run(SPINNERS)[1] is None
+            try:
+                timings["validate_beside_spinners_s"] = sum(student2.validate_seconds(notebook) for _ in range(2)) / 2
+                timings["assignment_list_s"] = the_others_answer()
+            finally:
+                hog.run(STOP_SPINNERS)
+        # the same spinners as LocalProcessSpawner would run them: student1's, in sessions of their own, no cgroup
+        spinners = [subprocess.Popen(["setpriv", "--reuid=student1", "--regid=student1", "--clear-groups",
+                                      str(STATE / "venv" / "bin" / "python"), "-c", "while True: pass"],
+                                     start_new_session=True) for _ in range(4)]
+        try:
+            timings["validate_beside_spinners_without_limits_s"] = student2.validate_seconds(notebook)
+        finally:
+            for spinner in spinners:
+                spinner.kill()
+                spinner.wait()
+
+        with student1.step("a memory hog, while student2 validates: the kernel is stopped, and says why after"):
+            hog.send(MEMORY_HOG)
+            student2.validate_seconds(notebook)
+            _, _, died = hog.result()
+            assert died, "5 GiB held within a 3 GiB limit"
+            printed, error, died = hog.run("print('back')")
+            assert not died and "memory limit of 3 GiB was reached" in printed, (printed, error)
+            the_others_answer()
+        with student1.step("a process flood: stopped at the server's limit, and said so"):
+            printed, error, _ = hog.run(PROCESS_FLOOD)
+            assert error and error.startswith("BlockingIOError"), (printed, error)
+            assert int(printed.split()[0]) < 512 and "limit of 512 processes and threads was reached" in printed, printed
+            the_others_answer()
+        with student1.step("a /tmp filler: stopped at 1 GiB, and said so"):
+            printed, error, _ = hog.run(TMP_FILLER)
+            assert error and "No space left on device" in error and "/tmp is full (1 GiB" in printed, (printed, error)
+            hog.run("import os\nos.remove('/tmp/filler')")
+            the_others_answer()
+        hog.close()
+
+    timings["slowdown"] = round(timings["validate_beside_spinners_s"] / timings["validate_alone_s"], 2)
+    timings["slowdown_without_limits"] = round(
+        timings["validate_beside_spinners_without_limits_s"] / timings["validate_alone_s"], 2)
+    (ARTIFACTS / "hub-limits.json").write_text(json.dumps(timings, indent=1))
+    assert timings["slowdown"] <= 2.2, f"student2's Validate beside student1's spinners: {timings}"
