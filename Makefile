@@ -11,7 +11,7 @@ PYTEST_OPTIONS := -p no:cacheprovider --nbval-lax --nbval-current-env --nbval-sa
 PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest $(PYTEST_OPTIONS)
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade feedback demo record \
-	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test \
+	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test bench-hub \
 	postgres postgres-stop gradebook-to-postgres class-report bench-class bench-busy
 
 # The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
@@ -91,6 +91,11 @@ hub-autograde: install sandbox
 # hub on free ports, releases, fetches, submits, collects, autogrades, then stops it (keeping its installed environment).
 hub-test: install sandbox ui-deps
 	$(PYTEST) -m hub tests/test_hub.py
+
+# N students' servers on the hub each run the short training run (Validate) at once, against one alone: the median
+# and worst time, the hub's and the servers' peak memory (benchmarks/hub_load.py; last line JSON; as root).
+bench-hub: install
+	$(BIN)/python benchmarks/hub_load.py --students $(if $(filter command line environment,$(origin STUDENTS)),$(STUDENTS),10)
 
 # Autograde the submissions in COURSE/submitted/ not graded yet (sandboxed), one task per student on a Dask cluster,
 # with a report: WORKERS processes here (default: one per core on PostgreSQL, one on sqlite), or the cluster at

@@ -192,8 +192,13 @@ class Person:
         started = time.perf_counter()
         response = self.context.request.post(f"{self.url}/user/{self.name}/assignments/validate", timeout=600_000,
                                              headers={"X-XSRFToken": xsrf}, data=json.dumps({"path": path}))
-        assert response.ok and response.json()["success"], response.text()[:500]
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        try:
+            reply = json.loads(response.text())
+        except ValueError:
+            reply = {"success": False}
+        assert response.ok and reply["success"], f"Validate: {response.status} {response.text()[:500]}"
+        return seconds
 
     def kernel_reads(self, paths):
         """Which of ``paths`` a kernel of this user's own server can open or list."""
@@ -260,7 +265,9 @@ class Kernel:
         """(what the cell printed, its error as "ename: evalue" or None, whether the kernel died running it)."""
         printed, error = [], None
         while True:
-            msg = json.loads(self.ws.recv())
+            raw = self.ws.recv()
+            assert raw, f"{self.person.name}'s server closed the kernel's websocket"
+            msg = json.loads(raw)
             state = msg["content"].get("execution_state") if msg["msg_type"] == "status" else None
             if state in ("restarting", "dead"):  # the server's word that the kernel died
                 return "".join(printed), error, True
