@@ -6,8 +6,8 @@ every kernel of its environment (hub/hub.sh installs it, with ipython_kernel_con
 - A cell that failed because the server's process limit refused a process or thread, or because its private /tmp
   is full, says which limit.
 
-The figures come from the server's own cgroup (hub/spawner.py); a kernel outside one (staff on a hub run under
-systemd, the course's formgrader service) loads this and does nothing.
+The figures come from the server's own cgroup (hub/spawner.py's, or SystemdSpawner's unit); a kernel outside one
+(the course's formgrader service) loads this and does nothing.
 """
 import errno
 import os
@@ -45,7 +45,9 @@ class ServerLimits:
             pids = CGROUPS / "pids" / paths.get("pids", "/").lstrip("/")
         else:
             memory = pids = CGROUPS / paths.get("unified", "/").lstrip("/")
-        self.in_server = memory.name.startswith("gan-hub-") and memory.is_dir()
+        # CgroupSpawner's cgroup, or SystemdSpawner's unit (its default name)
+        self.in_server = memory.is_dir() and (memory.name.startswith("gan-hub-") or (
+            memory.name.startswith("jupyter-") and memory.name.endswith("-singleuser.service")))
         self.v2 = (memory / "memory.events").exists()
         self.memory, self.pids = memory, pids
 

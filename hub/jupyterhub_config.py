@@ -62,7 +62,8 @@ def apply_limits(spawner):
     spawner.mem_limit = limits["mem_limit"]
     spawner.cpu_limit = float(limits["cpu_limit"]) if limits["cpu_limit"] else None
     if SYSTEMD:
-        spawner.unit_extra_properties = {"TasksMax": limits["tasks_limit"], "ProtectProc": "invisible"}
+        spawner.unit_extra_properties = {"TasksMax": limits["tasks_limit"], "MemorySwapMax": "0",
+                                         "ProtectProc": "invisible"}
     else:
         spawner.tasks_limit, spawner.tmp_size = int(limits["tasks_limit"]), limits["tmp_size"]
 

@@ -16,6 +16,10 @@ dates the third when it was written (grading/exchange.py). The instructor collec
 formgrader; the instructor's Generate Feedback is withheld, naming each student whose answers still wait for a
 grader; the TA grades those; the instructor generates and releases the feedback; student1 and student2 fetch theirs
 in the Assignment List and see their own scores and comment only.
+
+Then one student cannot hold up the class (``test_one_student_cannot_hold_up_the_class``): the servers' limits
+(hub/spawner.py) against student1's spinners, memory hog, process flood and /tmp filler; `make hub-stop` leaves no
+account and no cgroup behind.
 """
 import base64
 import json
@@ -519,6 +523,8 @@ def test_one_student_cannot_hold_up_the_class(hub, source_nb, release_nb):
     validates and student3's Assignment List answers: the hub, formgrader and the other servers stay up, student2's
     Validate keeps its fair share (measured against a spinner without the limits too), student1 is told each limit."""
     url, passwords = hub
+    culler = subprocess.run(["pgrep", "-af", "jupyterhub_idle_culler"], capture_output=True, text=True).stdout
+    assert "--timeout=3600" in culler, f"the idle culler is not running as a hub service: {culler!r}"
     notebook = "limits/gan_mnist.ipynb"
     timings = {}
     with chromium() as browser:
