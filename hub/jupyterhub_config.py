@@ -49,6 +49,7 @@ c.JupyterHub.authenticator_class = "pam"
 c.Authenticator.allowed_users = set(STAFF + STUDENTS)
 c.Authenticator.allow_existing_users = False
 
+SYSTEMD = os.path.isdir("/run/systemd/system")  # systemd is the machine's init (sd_booted)
 LIMITS = {  # per server, by role; "cpu_limit": None is an equal share of every core, no cap
     role: {trait: os.environ.get(f"HUB_{prefix}{trait.upper()}", default) for trait, default in defaults.items()}
     for role, prefix, defaults in (
@@ -68,7 +69,6 @@ def apply_limits(spawner):
         spawner.tasks_limit, spawner.tmp_size = int(limits["tasks_limit"]), limits["tmp_size"]
 
 
-SYSTEMD = os.path.isdir("/run/systemd/system")  # systemd is the machine's init (sd_booted)
 if SYSTEMD:
     c.JupyterHub.spawner_class = "systemdspawner.SystemdSpawner"
     c.SystemdSpawner.isolate_tmp = True  # a private /tmp (PrivateTmp), on disk
@@ -86,8 +86,8 @@ c.Spawner.environment = {
     "PATH": PATH, "LANG": "C.UTF-8", "JUPYTER_PREFER_ENV_PATH": "0",
     # PyTorch's OpenMP threads spin at each barrier (300,000 turns), on CPU time that the server's equal share
     # loses when the machine is busy: a student's Validate beside another's spinners took 3.5x its time alone, where
-    # the fair half is 2x; 30,000 turns: 1.8x, at the same speed alone (docs/hub.md).
-    "GOMP_SPINCOUNT": "30000",
+    # the fair half is 2x; with 10,000 turns 1.5x, and a training step alone 3-6% slower (docs/hub.md).
+    "GOMP_SPINCOUNT": "10000",
     "MNIST_ROOT": f"{STATE}/data",  # read-only, extracted: the fetched assignment folder holds no data
     "JUPYTER_CONFIG_PATH": lambda spawner: f"{CONFIG}/{'staff' if spawner.user.name in STAFF else 'student'}:{CONFIG}/common",
 }
