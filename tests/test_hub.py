@@ -24,10 +24,13 @@ account and no cgroup behind.
 import base64
 import json
 import os
+import queue
 import re
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -244,7 +247,9 @@ class Person:
 
 
 class Kernel:
-    """One kernel of a user's server, over its websocket: cells run one after another, and whether the kernel died."""
+    """One kernel of a user's server, over its websocket: cells run one after another, and whether the kernel died.
+    A thread reads the websocket all along, answering the server's pings while the test waits on something else
+    (unanswered, the server closes the connection)."""
 
     def __init__(self, person):
         import websocket  # websocket-client, which jupyter_server uses
@@ -254,7 +259,19 @@ class Kernel:
         cookies = "; ".join(f"{c['name']}={c['value']}" for c in person.context.cookies())
         self.ws = websocket.create_connection(
             f"{person.url.replace('http', 'ws')}/user/{person.name}/api/kernels/{self.id}/channels",
-            cookie=cookies, origin=person.url, timeout=300)
+            cookie=cookies, origin=person.url)
+        self.messages = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        while True:
+            try:
+                raw = self.ws.recv()
+            except Exception:  # closed
+                raw = ""
+            self.messages.put(raw)
+            if not raw:
+                return
 
     def send(self, code):
         """Start running ``code``; ``result`` waits for it."""
@@ -269,7 +286,7 @@ class Kernel:
         """(what the cell printed, its error as "ename: evalue" or None, whether the kernel died running it)."""
         printed, error = [], None
         while True:
-            raw = self.ws.recv()
+            raw = self.messages.get(timeout=600)
             assert raw, f"{self.person.name}'s server closed the kernel's websocket"
             msg = json.loads(raw)
             state = msg["content"].get("execution_state") if msg["msg_type"] == "status" else None
@@ -549,7 +566,6 @@ def test_one_student_cannot_hold_up_the_class(hub, source_nb, release_nb):
             student2.api("PUT", "contents/limits/results", {"type": "directory"})
             for result in sorted(DEMO_RESULTS.iterdir()):
                 student2.put_file(f"limits/results/{result.name}", result.read_bytes())
-        timings["validate_alone_s"] = sorted(student2.validate_seconds(notebook) for _ in range(3))[1]
 
         with student1.step("student1 sees neither student2's /tmp nor their processes"):
             student2.run_python("open('/tmp/student2-notes.txt', 'w').write('mine')\nos.chmod('/tmp/student2-notes.txt', 0o644)")
@@ -560,12 +576,17 @@ def test_one_student_cannot_hold_up_the_class(hub, source_nb, release_nb):
 
         hog = Kernel(student1)
         with student1.step("a CPU spinner on every core, while student2 validates"):
-            assert hog.run(SPINNERS)[1] is None
-            try:
-                timings["validate_beside_spinners_s"] = sum(student2.validate_seconds(notebook) for _ in range(2)) / 2
-                timings["assignment_list_s"] = the_others_answer()
-            finally:
-                hog.run(STOP_SPINNERS)
+            alone, beside = [], []
+            for _ in range(3):  # alone and beside in turn: a machine whose pace drifts drifts for both
+                alone.append(student2.validate_seconds(notebook))
+                assert hog.run(SPINNERS)[1] is None
+                try:
+                    beside.append(student2.validate_seconds(notebook))
+                    timings["assignment_list_s"] = the_others_answer()
+                finally:
+                    hog.run(STOP_SPINNERS)
+            timings["validate_alone_s"] = statistics.median(alone)
+            timings["validate_beside_spinners_s"] = statistics.median(beside)
         # the same spinners as LocalProcessSpawner would run them: student1's, in sessions of their own, no cgroup
         spinners = [subprocess.Popen(["setpriv", "--reuid=student1", "--regid=student1", "--clear-groups",
                                       str(STATE / "venv" / "bin" / "python"), "-c", "while True: pass"],
