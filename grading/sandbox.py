@@ -42,6 +42,7 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Float, Integer
 
+from .cgroups import remove_cgroups
 from .rebuild import GRADING_METADATA
 from .verdicts import SaveVerdicts
 
@@ -233,25 +234,9 @@ class SandboxKernelManager(AsyncKernelManager):
 
     def _remove_cgroups(self, patience=60):
         """Remove the sandbox's cgroups once their last processes are gone. The kernel is shut down by now, so
-        any process still in them is killed; on a busy machine one can take seconds to exit and free its memory."""
-        deadline = time.monotonic() + patience
-        for cgroup in self.cgroups():
-            while True:
-                try:
-                    cgroup.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        self.log.warning("the sandbox's cgroup %s still has processes after %d s", cgroup, patience)
-                        break
-                    try:
-                        for pid in (cgroup / "cgroup.procs").read_text().split():
-                            os.kill(int(pid), signal.SIGKILL)
-                    except (OSError, ValueError):
-                        pass  # a process that has just gone
-                    time.sleep(0.1)
+        any process still in them is killed."""
+        for cgroup in remove_cgroups(self.cgroups(), patience):
+            self.log.warning("the sandbox's cgroup %s still has processes after %d s", cgroup, patience)
 
     cleanup_resources = _async_cleanup_resources  # nbclient calls this after a kernel died; the base binds its own
 

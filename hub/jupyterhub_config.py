@@ -74,8 +74,8 @@ if SYSTEMD:
     c.SystemdSpawner.isolate_tmp = True  # a private /tmp (PrivateTmp), on disk
     c.SystemdSpawner.disable_user_sudo = True
 else:
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from spawner import CgroupSpawner  # noqa: E402 (hub/spawner.py, beside this file)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository
+    from hub.spawner import CgroupSpawner  # noqa: E402
     c.JupyterHub.spawner_class = CgroupSpawner
 c.Spawner.pre_spawn_hook = apply_limits
 c.Spawner.cmd = [f"{VENV}/bin/jupyterhub-singleuser"]

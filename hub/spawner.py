@@ -8,9 +8,7 @@ a /proc with its own processes only. The cgroups are removed when the server sto
 """
 import asyncio
 import os
-import signal
 import sys
-import time
 from pathlib import Path
 from subprocess import Popen
 
@@ -18,6 +16,8 @@ from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.traitlets import ByteSpecification
 from jupyterhub.utils import random_port
 from traitlets import Integer
+
+from grading.cgroups import remove_cgroups
 
 LAUNCHER = Path(__file__).with_name("launch_server.py")
 CGROUPS = Path("/sys/fs/cgroup")
@@ -79,22 +79,10 @@ class ServerCgroups:
             (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
     def remove(self, patience=60):
-        """Remove the cgroups, killing what is still in them (the server has stopped by now); a process can take
-        seconds to exit and free its memory on a busy machine."""
-        deadline = time.monotonic() + patience
-        for cgroup in self.paths:
-            while cgroup.exists():
-                try:
-                    cgroup.rmdir()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    try:
-                        for pid in (cgroup / "cgroup.procs").read_text().split():
-                            os.kill(int(pid), signal.SIGKILL)
-                    except (OSError, ValueError):
-                        pass  # a process that has just gone
-                    time.sleep(0.1)
+        """Remove the cgroups, killing what is still in them (the server has stopped by now)."""
+        left = remove_cgroups(self.paths, patience)
+        if left:
+            raise RuntimeError(f"the server's cgroups {', '.join(map(str, left))} still have processes after {patience} s")
 
 
 class CgroupSpawner(LocalProcessSpawner):
