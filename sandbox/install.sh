@@ -21,7 +21,8 @@ fi
 "$repo/.venv/bin/python" -c "import helpers; helpers.mnist_root()"  # the sandbox sees data/ read-only
 spec="$repo/.venv/share/jupyter/kernels/gan-sandbox"
 mkdir -p "$spec"
-cat > "$spec/kernel.json" <<JSON
+# written beside and renamed: a grading in progress elsewhere never reads a half-written spec
+cat > "$spec/kernel.json.new" <<JSON
 {
   "argv": ["$repo/sandbox/kernel.sh", "{connection_file}"],
   "display_name": "Python 3 (gan-sandbox, autograding)",
@@ -30,4 +31,5 @@ cat > "$spec/kernel.json" <<JSON
   "metadata": {"debugger": false}
 }
 JSON
+mv "$spec/kernel.json.new" "$spec/kernel.json"
 echo "installed kernelspec gan-sandbox in $spec"

@@ -5,8 +5,8 @@ once per run (tests/graded_class.py). ``course_copy`` and ``new_course`` build s
 (config, source/, release/) in a temp folder, so tests can run nbgrader for real without touching the
 repository's gradebook or folders. Point totals come from the source notebook's metadata.
 ``postgres`` starts the course's PostgreSQL server (postgres/postgres.sh) for a test module, with a database
-per test. ``sandbox_lock`` keeps the tests that need the sandbox to themselves apart from grading in `make test`'s
-other run.
+per test. ``sandbox_lock`` keeps the test that needs the sandbox to itself apart from grading in `make test`'s
+other runs.
 """
 import csv
 import fcntl
@@ -47,7 +47,8 @@ def pytest_collection_modifyitems(items):
 @contextmanager
 def sandbox_lock(exclusive=False):
     """Grading in the sandbox (shared), or the sandbox to this test alone (exclusive: no sandbox process may
-    exist, or the sandbox's kernel is taken away for a moment), across `make test`'s two pytest runs."""
+    exist), across `make test`'s three pytest runs. Every test that grades in the sandbox outside the sandboxed
+    run holds it."""
     with open(Path(tempfile.gettempdir()) / "gan-tests-sandbox.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:

@@ -15,7 +15,7 @@ import time
 import pytest
 from nbgrader.api import Gradebook
 
-from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_ENV, autograde_report, new_course, submit
+from conftest import ASSIGNMENT, REPO, SOURCE_NB, VENV_ENV, autograde_report, new_course, sandbox_lock, submit
 from grading.sandbox import NeedsRegradeError, SandboxedExecute, SandboxLimitError, Window
 
 CORE = str(max(os.sched_getaffinity(0)))
@@ -41,7 +41,8 @@ def test_a_wall_clock_stop_is_the_machines_doing_only_when_the_sandbox_waited_fo
 
 
 def batch(root, wait=True):
-    """The instructor's `make autograde` for the course ``root``, pinned to CORE (a Popen when not ``wait``)."""
+    """The instructor's `make autograde` for the course ``root``, pinned to CORE (a Popen when not ``wait``).
+    Callers hold ``sandbox_lock``: it keeps them apart from the tests that need the sandbox to themselves."""
     command = ["taskset", "-c", CORE, sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(root)]
     if wait:
         return subprocess.run(command, cwd=REPO, env=VENV_ENV, capture_output=True, text=True, timeout=1200)
@@ -62,14 +63,15 @@ def test_the_reference_graded_beside_a_second_grading_keeps_full_marks(tmp_path)
     submit(mine, "reference", SOURCE_NB)
     for student in ("copy1", "copy2"):
         submit(theirs, student, SOURCE_NB)
-    second = batch(theirs, wait=False)
-    try:
-        time.sleep(15)  # its first grading under way
-        assert second.poll() is None, "the second course's batch ended before the test's grading began"
-        proc = batch(mine)
-    finally:
-        second.send_signal(signal.SIGINT)  # the batch ends its workers, their nbgrader and sandboxes
-        second.wait(timeout=120)
+    with sandbox_lock():
+        second = batch(theirs, wait=False)
+        try:
+            time.sleep(15)  # its first grading under way
+            assert second.poll() is None, "the second course's batch ended before the test's grading began"
+            proc = batch(mine)
+        finally:
+            second.send_signal(signal.SIGINT)  # the batch ends its workers, their nbgrader and sandboxes
+            second.wait(timeout=120)
     row = autograde_report(mine)["reference"]
     if row["status"] == "needs regrade":
         assert proc.returncode == 1 and flagged(mine, "reference"), proc.stdout
@@ -91,7 +93,8 @@ def test_a_grading_stopped_twice_by_a_busy_machine_needs_regrade_and_the_next_ru
     loops = [subprocess.Popen(["taskset", "-c", CORE, sys.executable, "-c", "while True: pass"], start_new_session=True)
              for _ in range(2)]  # each its own session, as another grading's kernel is: the scheduler shares by session
     try:
-        proc = batch(course)
+        with sandbox_lock():
+            proc = batch(course)
     finally:
         for loop in loops:
             loop.kill()
@@ -105,7 +108,8 @@ def test_a_grading_stopped_twice_by_a_busy_machine_needs_regrade_and_the_next_ru
     assert flagged(course, "reference")
 
     config.write_text(usual)
-    proc = subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(course)], cwd=REPO,
-                          env=VENV_ENV, capture_output=True, text=True, timeout=1200)
+    with sandbox_lock():
+        proc = subprocess.run([sys.executable, "-m", "grading.batch", ASSIGNMENT, "--root", str(course)], cwd=REPO,
+                              env=VENV_ENV, capture_output=True, text=True, timeout=1200)
     row = autograde_report(course)["reference"]
     assert (row["status"], row["score"]) == ("graded", row["max_score"]), (row, proc.stdout[-2000:])

@@ -295,24 +295,25 @@ def test_a_damaged_gradebook_is_restored_from_its_backup(tmp_path):
 
 
 def test_plain_nbgrader_autograde_refuses_without_the_sandbox(graded_class, release_nb, source_nb, tmp_path):
-    """With the gan-sandbox kernel removed, no command runs student code; the one switch opts out, loudly."""
+    """With another gan-sandbox kernel found first (a user's own, on JUPYTER_PATH), no command runs student code;
+    the one switch opts out, loudly. (The course's kernelspec stays: other test runs grade with it meanwhile.)"""
     root = graded_class.root("alice")
     marker = tmp_path / "student-code-ran"
     submit(root, "newcomer", forged(release_nb, source_nb, f"open({str(marker)!r}, 'w').write('ran')"))
-    spec = SANDBOX_KERNELSPEC
-    hidden = spec.with_name("gan-sandbox.removed-by-test")
-    with sandbox_lock(exclusive=True):
-        spec.rename(hidden)
-        try:
-            refused = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False)
-            script = make_autograde(root, os.environ)
-            assert not marker.exists(), "student code ran without the sandbox"
-            opted_out = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False,
-                                 env={"GAN_UNSANDBOXED_AUTOGRADE": "1"})
-        finally:
-            hidden.rename(spec)
+    shadow = tmp_path / "jupyter" / "kernels" / SANDBOX_KERNELSPEC.name
+    shadow.mkdir(parents=True)
+    spec = json.loads((SANDBOX_KERNELSPEC / "kernel.json").read_text())
+    unsandboxed = ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (shadow / "kernel.json").write_text(json.dumps({**spec, "argv": unsandboxed}))
+    env = {"JUPYTER_PATH": str(tmp_path / "jupyter")}
+    refused = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False, env=env)
+    script = make_autograde(root, {**os.environ, **env})
+    assert not marker.exists(), "student code ran without the sandbox"
+    opted_out = nbgrader("autograde", ASSIGNMENT, "--student", "newcomer", cwd=root, check=False,
+                         env={**env, "GAN_UNSANDBOXED_AUTOGRADE": "1"})
     log = refused.stdout + refused.stderr
     assert refused.returncode != 0 and "refusing to run student code outside the sandbox" in log and "make sandbox" in log
+    assert "the gan-sandbox kernel runs python3, not this course's" in log, log[-2000:]
     assert script.returncode == 1 and "make sandbox" in script.stderr
     assert opted_out.returncode == 0 and "STUDENT CODE RUNS OUTSIDE THE SANDBOX" in opted_out.stdout + opted_out.stderr
     assert marker.read_text() == "ran"

@@ -11,8 +11,8 @@ PYTEST_OPTIONS and PYTEST_ARGS)
 - ``rest``: everything else (unit tests, nbval of every assignment's source notebook, the hand-out, the browser
   tests of JupyterLab).
 
-The two tests that need the sandbox to themselves (no sandbox process may exist; the sandbox's kernel taken
-away for a moment) and the hub's autograde keep apart through ``conftest.sandbox_lock``. Each run has its own
+The test that needs the sandbox to itself (no sandbox process may exist) and the other runs' gradings in the
+sandbox keep apart through ``conftest.sandbox_lock``. Each run has its own
 temporary folder and every kernel one PyTorch thread, so that the runs do not spin against each other on 2
 cores. Each run's output (with its 12 slowest steps) goes to test-logs/<run>.log and is printed when that run
 ends; the exit status is the first failure's. (pytest-xdist's ``--dist loadgroup`` would do this, but with pytest 9 it does not keep a group
