@@ -12,15 +12,17 @@ PYTEST := GAN_PROFILE=quick $(BIN)/python -m pytest $(PYTEST_OPTIONS)
 
 .PHONY: install sandbox ui-deps lab check test ui-test release autograde regrade feedback demo record \
 	bench bench-quality bench-autograde classifier clean handout lms-collect lms-export hub hub-stop hub-autograde hub-test bench-hub \
-	postgres postgres-stop gradebook-to-postgres class-report bench-class bench-busy
+	postgres postgres-stop gradebook-to-postgres class-report bench-class bench-busy bench-grading
 
-# The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools).
+# The instructor's and CI's environment (requirements-dev.txt: the student's requirements.txt and the tools), with
+# the grade-by-question page (grading/by_question/) enabled beside formgrader in its Jupyter servers.
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	install -D -m 644 grading/by_question/jupyter_server_config.json $(VENV)/etc/jupyter/jupyter_server_config.d/grading.by_question.json
 	touch $@
 
 # The sandbox that autograde runs students' code in: bubblewrap, the gan-sandbox user and kernelspec (as root).
@@ -178,6 +180,12 @@ bench-busy: install sandbox
 # side by side (seconds per submission, speedup, memory per worker; last line JSON; benchmarks/class_scale.py).
 bench-class: install sandbox
 	$(BIN)/python benchmarks/class_scale.py --students $(if $(filter command line environment,$(origin STUDENTS)),$(STUDENTS),200)
+
+# A class's written answers graded question by question: STUDENTS (default 300) synthetic answers to Task 1 graded by
+# keyboard in Chromium (keys per answer, Enter to the next answer, re-scoring after an item's points change; last
+# line JSON; benchmarks/grading_page.py).
+bench-grading: install ui-deps
+	$(BIN)/python benchmarks/grading_page.py --students $(if $(filter command line environment,$(origin STUDENTS)),$(STUDENTS),300)
 
 # Retrain the MNIST classifier behind helpers.quality (writes helpers/weights/mnist_cnn.pt and mnist_test_stats.pt).
 classifier: install

@@ -5,9 +5,10 @@ Usage (from the course root):
     (`make gradebook-to-postgres [COURSE=demo]`: the course's gradebook.db into $GRADEBOOK_URL, e.g. `make postgres`'s)
 
 The copy takes every row of every table of nbgrader's gradebook (courses, assignments, notebooks, cells, students,
-submissions, grades with their autograded and manual scores, comments, late penalties) as it is, ids included,
-in one transaction: into an empty gradebook only (a target that already holds students or submissions is
-refused), and only from a gradebook of this nbgrader's schema (`nbgrader db upgrade` brings an old one up to it).
+submissions, grades with their autograded and manual scores, comments, late penalties) and of the rubric tables
+beside them (grading/by_question/rubric.py) as it is, ids included, in one transaction: into an empty gradebook
+only (a target that already holds students or submissions is refused), and only from a gradebook of this
+nbgrader's schema (`nbgrader db upgrade` brings an old one up to it).
 `grading.batch` also uses it to back a PostgreSQL gradebook up into a sqlite file before a batch.
 """
 import argparse
@@ -20,8 +21,11 @@ import sqlalchemy as sa
 from nbgrader.api import Base, get_alembic_version
 from traitlets.config.loader import PyFileConfigLoader
 
+from .by_question import rubric
+
 BIN = Path(sys.executable).parent
 ALEMBIC_VERSION = sa.Table("alembic_version", sa.MetaData(), sa.Column("version_num", sa.String(32), nullable=False))
+TABLES = [*Base.metadata.sorted_tables, *rubric.Base.metadata.sorted_tables]  # parents before the rows that refer to them
 
 
 def gradebook_url(root: Path) -> str:
@@ -72,8 +76,9 @@ def copy_gradebook(source_url: str, target_url: str) -> dict:
                 raise CopyRefusedError(f"{shown(source_url)} has nbgrader's schema {version}, this nbgrader's is "
                                        f"{current}: run `nbgrader db upgrade` in its course first")
             Base.metadata.create_all(writing)
+            rubric.Base.metadata.create_all(writing)
             ALEMBIC_VERSION.create(writing, checkfirst=True)
-            occupied = [table.name for table in Base.metadata.sorted_tables
+            occupied = [table.name for table in TABLES
                         if writing.execute(sa.select(sa.func.count()).select_from(table)).scalar()]
             if occupied:
                 raise CopyRefusedError(f"{shown(target_url)} already holds a gradebook ({', '.join(occupied)}): "
@@ -81,11 +86,16 @@ def copy_gradebook(source_url: str, target_url: str) -> dict:
             writing.execute(ALEMBIC_VERSION.delete())
             writing.execute(ALEMBIC_VERSION.insert(), {"version_num": version})
             copied = {}
-            for table in Base.metadata.sorted_tables:  # parents before the rows that refer to them
-                rows = [row._asdict() for row in reading.execute(table.select())]
+            present = set(sa.inspect(reading).get_table_names())
+            for table in TABLES:
+                rows = [row._asdict() for row in reading.execute(table.select())] if table.name in present else []
                 if rows:
                     writing.execute(table.insert(), rows)
                 copied[table.name] = len(rows)
+            if writing.dialect.name == "postgresql":  # the rubric's numbered ids go on after the copied ones
+                for name in ("rubric_question", "rubric_item"):
+                    writing.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                            f"COALESCE(MAX(id), 0) + 1, false) FROM {name}"))
             return copied
     finally:
         source.dispose()

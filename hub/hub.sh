@@ -60,7 +60,8 @@ EOF
     echo "{\"ServerApp\": {\"jpserver_extensions\": {$off_student}}}" > "$etc/student/jupyter_server_config.json"
     echo '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": false}}}' \
         > "$etc/staff/jupyter_server_config.json"
-    echo '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.assignment_list": false, "nbgrader.server_extensions.course_list": false}}}' \
+    # the course's service: formgrader, and beside it the grade-by-question page (grading/by_question/)
+    echo '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.assignment_list": false, "nbgrader.server_extensions.course_list": false, "grading.by_question": true}}}' \
         > "$etc/grader/jupyter_server_config.json"
     echo '{"disabledExtensions": {"@jupyter/nbgrader:formgrader": true, "@jupyter/nbgrader:course-list": true, "@jupyter/nbgrader:create-assignment": true}}' \
         > "$etc/student/labconfig/page_config.json"

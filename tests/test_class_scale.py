@@ -16,19 +16,20 @@ import time
 import psutil
 import pytest
 import sqlalchemy as sa
-from nbgrader.api import Base, Gradebook
+from nbgrader.api import Gradebook
 
 from conftest import (ASSIGNMENT, REPO, RELEASE_NB, SOURCE_NB, VENV_BIN, VENV_ENV, autograde_report, new_course,
                       sandbox_lock, submit)
 from grading import analytics, batch
-from grading.gradebook import table_rows
+from grading.by_question.rubric import Rubric
+from grading.gradebook import TABLES, table_rows
 
 def all_rows(url):
-    """{table: sorted rows} of every table of nbgrader's gradebook."""
+    """{table: sorted rows} of every table of nbgrader's gradebook and of the rubric's beside it."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            return {table.name: table_rows(connection, table) for table in Base.metadata.sorted_tables}
+            return {table.name: table_rows(connection, table) for table in TABLES}
     finally:
         engine.dispose()
 
@@ -49,6 +50,10 @@ def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
                 comment.auto_comment, comment.manual_comment = "graded", f"read by the TA: {comment.name} ünïcode"
             notebook.flagged = bool(n)
         gb.db.commit()
+        rubric = Rubric(gb)  # and a written answer graded by question, with rubric items
+        question = rubric.question(ASSIGNMENT, ASSIGNMENT, "task1_answer", seed=lambda: [("right", 3.0), ("wrong", -1.0)])
+        answer = gb.find_grade("task1_answer", ASSIGNMENT, ASSIGNMENT, "zoë").id
+        rubric.grade(question, [answer], [item.id for item in rubric.items(question)], 0.5, "ünïcode", "ta")
         expected = {s.student_id: (s.score, s.max_score, s.needs_manual_grade) for s in gb.find_assignment(ASSIGNMENT).submissions}
     before = source.read_bytes()
     target = postgres("copied")
@@ -56,7 +61,7 @@ def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
     copied = subprocess.run(command, cwd=tmp_path, env=VENV_ENV, capture_output=True, text=True)
     assert copied.returncode == 0, copied.stdout + copied.stderr
     rows = all_rows(f"sqlite:///{source}")
-    assert rows["grade"] and rows["comment"] and rows["submitted_assignment"] and rows["student"]
+    assert rows["grade"] and rows["comment"] and rows["submitted_assignment"] and rows["student"] and rows["rubric_mark"]
     assert all_rows(target) == rows
     with Gradebook(target) as gb:
         assert {s.student_id: (s.score, s.max_score, s.needs_manual_grade)
@@ -64,6 +69,9 @@ def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
     again = subprocess.run(command, cwd=tmp_path, env=VENV_ENV, capture_output=True, text=True)
     assert again.returncode == 1 and "already holds a gradebook" in again.stderr, again.stdout + again.stderr
     assert all_rows(target) == rows and source.read_bytes() == before
+    with Gradebook(target) as gb:  # grading by question goes on there: a new item takes the next id
+        rubric = Rubric(gb)
+        rubric.save_item(rubric.question(ASSIGNMENT, ASSIGNMENT, "task1_answer"), None, "added on PostgreSQL", 1.0)
 
 
 def test_several_workers_on_a_sqlite_gradebook_are_refused(tmp_path):

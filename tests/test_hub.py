@@ -491,6 +491,14 @@ def test_semester_loop(hub, source_nb, release_nb):
 
         ta = Person(browser, url, "ta", passwords["ta"])
         score_answers(ta, "student1", {"task4_answer": (3.0, "Good comparison; quote your FID at epoch 30.")})
+        with ta.step("the grade-by-question page: the TA's, never a student's"):
+            page = f"{url}/services/{COURSE}/grade-by-question/"
+            ta.page.goto(f"{page}?cell=task4_answer")
+            ta.page.wait_for_function("() => document.getElementById('answer').dataset.answer", timeout=60_000)
+            assert re.fullmatch(r"\d+ of [1-9]\d* graded", ta.page.inner_text("#progress")), ta.page.inner_text("#progress")
+            assert ta.page.inner_text("#grader") == "grading as ta"
+            assert student1.context.request.get(page).status == 403
+            assert student1.context.request.get(f"{page}api/questions").status == 403
         withheld = formgrader_action(instructor, "generate-feedback", "generate feedback while answers wait: withheld",
                                      succeeds=False)
         waiting = waiting_for_a_grader()
