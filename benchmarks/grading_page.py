@@ -6,7 +6,8 @@ graded by one TA in headless Chromium by keyboard only: the keys that give each 
 It reports
 - keys per answer with the answer groups (measured), and without them (each answer its items and Enter);
 - the time from Enter to the next answer shown (the page's own ``enter-to-answer`` measures; median and 90th
-  percentile);
+  percentile): the page shows the next answer, fetched ahead, while the save goes to the server; and that save's
+  round trip (``save-round-trip``: the server scores it and sends the question's state back; median);
 - the time to re-score every answer after an item's points change: one item given to all the answers, then its
   points changed through the page's API (the request's round trip, median of 3).
 Goals (issue 30): at most 2 keys per answer, 150 ms median from Enter to the next answer, 2 s to re-score.
@@ -75,8 +76,9 @@ def main():
                 started = time.monotonic()
                 cards = grade_by_keyboard([page], expected, students)
                 graded_in = time.monotonic() - started
-                enter = [e["duration"] for e in page.evaluate(
-                    "() => performance.getEntriesByName('enter-to-answer').map(e => ({duration: e.duration}))")]
+                enter, saves = ([e["duration"] for e in page.evaluate(
+                    f"() => performance.getEntriesByName('{name}').map(e => ({{duration: e.duration}}))")]
+                    for name in ("enter-to-answer", "save-round-trip"))
                 item, given = give_everyone(root, "Legible")
                 page.evaluate(f"window.benchItem = {item}")
                 rescore = [page.evaluate(RESCORE, points) for points in (0.5, 0.0, 0.25)]
@@ -91,6 +93,7 @@ def main():
         "keys_per_answer_without_groups": round(without_groups / len(expected), 2),
         "enter_to_next_answer_ms": {"median": round(statistics.median(enter), 1),
                                     "p90": round(enter[int(0.9 * (len(enter) - 1))], 1), "n": len(enter)},
+        "save_round_trip_ms": {"median": round(statistics.median(saves), 1), "n": len(saves)},
         "rescore_seconds": {"answers": given, "median": round(statistics.median(r["ms"] for r in rescore) / 1000, 3)},
         "graded_in_seconds": round(graded_in, 1),
         "goals": {"keys_per_answer": 2, "enter_to_next_answer_ms": 150, "rescore_seconds": 2},
@@ -100,7 +103,8 @@ def main():
                            and result["rescore_seconds"]["median"] <= 2)
     print(f"{len(expected)} answers in {len(cards)} cards: {result['keys_per_answer']} keys per answer "
           f"({result['keys_per_answer_without_groups']} without groups); Enter to the next answer "
-          f"{result['enter_to_next_answer_ms']['median']} ms median; {given} answers re-scored in "
+          f"{result['enter_to_next_answer_ms']['median']} ms median (a save's round trip "
+          f"{result['save_round_trip_ms']['median']} ms); {given} answers re-scored in "
           f"{result['rescore_seconds']['median']} s")
     print(json.dumps(result))
 

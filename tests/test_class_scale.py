@@ -16,13 +16,13 @@ import time
 import psutil
 import pytest
 import sqlalchemy as sa
-from nbgrader.api import Gradebook
+from nbgrader.api import Grade, Gradebook
 
 from conftest import (ASSIGNMENT, REPO, RELEASE_NB, SOURCE_NB, VENV_BIN, VENV_ENV, autograde_report, new_course,
                       sandbox_lock, submit)
 from grading import analytics, batch
 from grading.by_question.rubric import Rubric
-from grading.gradebook import TABLES, table_rows
+from grading.gradebook import TABLES, copy_gradebook, table_rows
 
 def all_rows(url):
     """{table: sorted rows} of every table of nbgrader's gradebook and of the rubric's beside it."""
@@ -72,6 +72,69 @@ def test_copying_a_gradebook_to_postgres_loses_nothing(postgres, tmp_path):
     with Gradebook(target) as gb:  # grading by question goes on there: a new item takes the next id
         rubric = Rubric(gb)
         rubric.save_item(rubric.question(ASSIGNMENT, ASSIGNMENT, "task1_answer"), None, "added on PostgreSQL", 1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_graders_and_a_reweighting_at_once_leave_every_score_equal_to_its_items(backend, postgres, tmp_path):
+    """Grading by question (grading/by_question/rubric.py): two graders grade the same answers over and over while
+    an instructor re-weights an item, each through a connection of their own; every score then equals its items."""
+    source = new_course(tmp_path) / "gradebook.db"
+    students = [f"s{n:02d}" for n in range(12)]
+    with Gradebook(f"sqlite:///{source}") as gb:
+        for student in students:
+            gb.add_student(student)
+            gb.add_submission(ASSIGNMENT, student)
+    url = f"sqlite:///{source}"
+    if backend == "postgresql":
+        url = postgres("rubric")
+        copy_gradebook(f"sqlite:///{source}", url)
+    seed = [("right", 2.0), ("reasoned", 1.5), ("wrong claim", -1.0)]
+    with Gradebook(url) as gb:
+        rubric = Rubric(gb)
+        items = [item.id for item in rubric.items(rubric.question(ASSIGNMENT, ASSIGNMENT, "task1_answer", seed=lambda: seed))]
+        answers = sorted(gb.find_grade("task1_answer", ASSIGNMENT, ASSIGNMENT, s).id for s in students)
+    errors = []
+
+    def as_a_grader(name, rounds):
+        try:
+            with Gradebook(url) as gb:
+                rubric = Rubric(gb)
+                question = rubric.question(ASSIGNMENT, ASSIGNMENT, "task1_answer")
+                for n in range(rounds):
+                    for k, answer in enumerate(answers):
+                        given = [item for bit, item in enumerate(items) if (n + k + len(name)) >> bit & 1]
+                        rubric.grade(question, [answer], given, 0.25 * (k % 3), name, name)
+        except Exception as err:  # noqa: BLE001 (reported by the test)
+            errors.append(f"{name}: {err!r}")
+
+    def as_the_instructor():
+        try:
+            with Gradebook(url) as gb:
+                rubric = Rubric(gb)
+                question = rubric.question(ASSIGNMENT, ASSIGNMENT, "task1_answer")
+                for points in [0.5, 3.0, 1.0, 2.5] * 5:
+                    rubric.save_item(question, items[0], "right", points)
+        except Exception as err:  # noqa: BLE001
+            errors.append(f"instructor: {err!r}")
+
+    threads = [threading.Thread(target=as_a_grader, args=("ta1", 4)), threading.Thread(target=as_a_grader, args=("ta22", 4)),
+               threading.Thread(target=as_the_instructor)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert not errors, errors
+    with Gradebook(url) as gb:
+        rubric = Rubric(gb)
+        question = rubric.question(ASSIGNMENT, ASSIGNMENT, "task1_answer")
+        points = {item.id: item.points for item in rubric.items(question)}
+        assert points[items[0]] == 2.5
+        for answer, state in rubric.states(question).items():
+            grade = gb.db.get(Grade, answer)
+            expected = min(max(sum(points[i] for i in state["items"]) + state["adjustment"], 0), 4)
+            assert grade.manual_score == expected, (answer, state, grade.manual_score)
+        assert sorted(rubric.states(question)) == answers
 
 
 def test_several_workers_on_a_sqlite_gradebook_are_refused(tmp_path):

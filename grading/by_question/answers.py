@@ -1,8 +1,9 @@
 """The answers to one question as the grading page shows them: read from each student's autograded notebook,
 rendered to the sanitised HTML formgrader shows, grouped, and put in each grader's own order.
 
-- The answer is the cell whose nbgrader ``grade_id`` is the question's; a cell left as the release's stub (or
-  empty) is unanswered. The cells between the previous graded cell and the answer are the question: their
+- The answer is the cell whose nbgrader ``grade_id`` is the question's; a cell left as the release's stub
+  (nbgrader's ``text_stub``, as the course configures it) or empty, or deleted, is unanswered. The cells from
+  the nearest locked markdown cell above the answer (nbgrader's question) to the answer are the question: their
   markdown (with the mark scheme) is shown once, from the source notebook; their code cells' outputs (for
   Task 4, the student's epoch 10/20/30 images and figures) are shown with each answer, from the student's notebook.
 - Rendering: the exporter formgrader renders with (its ``markdown2html`` and the course's ``clean_html``,

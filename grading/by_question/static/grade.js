@@ -20,7 +20,8 @@ function xsrf() {
 
 async function api(path, body) {
   const query = new URLSearchParams(question || {}).toString();
-  const options = body === undefined ? {} : {
+  // every request carries the XSRF token: JupyterHub accepts its login cookie on a fetch only with it
+  const options = body === undefined ? {headers: {"X-XSRFToken": xsrf()}} : {
     method: "POST", headers: {"Content-Type": "application/json", "X-XSRFToken": xsrf()}, body: JSON.stringify(body)};
   const response = await fetch(`api/${path}${path.includes("?") ? "&" : "?"}${query}`, options);
   const result = (response.headers.get("Content-Type") || "").includes("json") ? await response.json() : {};
@@ -179,7 +180,9 @@ function saveAndNext() {
   const next = nextIndex(current);
   pending += 1;
   $("saving").textContent = "Saving…";
-  saving = saving.then(() => api("grade", body)).then(({status, result}) => {
+  let began;
+  saving = saving.then(() => { began = performance.now(); return api("grade", body); }).then(({status, result}) => {
+    performance.measure("save-round-trip", {start: began});
     setData(result);
     if (status === 409) {
       current = cards.findIndex((c) => c.some((a) => a.id === saved));
