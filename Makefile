@@ -47,7 +47,7 @@ check: install
 
 # Every test: the fast tier, real sandboxed autograding of one shared graded class, the seed sweep, the
 # instructor's path on a fresh copy of the repository, the hand-out, and the browser tests of JupyterLab and
-# formgrader; as two pytest runs side by side (tools/run_tests.py: the sandboxed tests and the rest).
+# formgrader; as three pytest runs side by side (tools/run_tests.py: the sandboxed tests, the hub's and the rest).
 test: install sandbox ui-deps
 	$(BIN)/python tools/run_tests.py $(PYTEST_OPTIONS) $(PYTEST_ARGS)
 

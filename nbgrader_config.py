@@ -16,7 +16,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # Students' Validate runs their notebook in their own Python 3 kernel. Autograde (the CLI, `make autograde`,
 # formgrader's button) runs it only in the gan-sandbox kernel that `make sandbox` installs and refuses
-# otherwise (grading/sandbox.py; README "Sandbox"). Each cell may use 60 s of CPU time in the sandbox (the
+# otherwise (grading/sandbox.py; docs/sandbox.md). Each cell may use 60 s of CPU time in the sandbox (the
 # slowest cell of the short grading run takes about 5 s here), however long a busy machine makes it wait; the
 # sandbox's own limits, the notebook's wall-clock time among them, are SandboxedExecute's settings.
 c.Execute.kernel_name = "python3"

@@ -7,7 +7,7 @@ training cell after a restart loads it and carries on from that epoch, exactly a
 stopped, provided the same code made it: a checkpoint stores the run's :func:`helpers.fingerprint.fingerprint`,
 and one made by other code (an edited ``train_step``, another ``REAL_LABEL``) is left alone, with a
 line that says what changed. Delete the file to train from scratch. nbgrader never collects it
-(``*.pt`` is ignored in nbgrader_config.py).
+(``checkpoint.pt`` is in ``CourseDirectory.ignore`` in nbgrader_config.py; the generator weights beside it are collected).
 
 Usage::
 

@@ -2,7 +2,7 @@
 # The course's JupyterHub on this machine (as root): `hub/hub.sh start N` (make hub STUDENTS=N), `hub/hub.sh stop`
 # (make hub-stop), `hub/hub.sh autograde` (make hub-autograde: the collected submissions, in the sandbox). start
 # creates what the hub needs and records it; stop removes exactly that, the servers' cgroups too: the machine is
-# left as it was. hub/jupyterhub_config.py says how the hub is set up; README "A JupyterHub for the class" why.
+# left as it was. hub/jupyterhub_config.py says how the hub is set up; docs/hub.md why.
 #
 # - accounts: instructor, ta, student1..N (PAM logins, passwords in $STATE/private/passwords, root only) and
 #   grader-<course> (the course's home, no login); homes mode 0700;

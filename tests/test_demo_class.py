@@ -47,7 +47,7 @@ def test_the_real_class_holds_no_demo_student():
     if (REPO / "gradebook.db").exists():
         with Gradebook(f"sqlite:///{REPO / 'gradebook.db'}") as gb:
             demo = [s.id for s in gb.students if s.id.startswith("demo_")]
-        assert not demo, f"gradebook.db holds {demo}: `nbgrader db student remove <id> --force` (see README, Demo class)"
+        assert not demo, f"gradebook.db holds {demo}: `nbgrader db student remove <id> --force` (see docs/instructors.md, the demo class)"
 
 
 def test_graders_see_the_submitted_full_run_and_the_rubrics_students_do_not():

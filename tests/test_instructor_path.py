@@ -1,4 +1,5 @@
-"""README's instructor path on a fresh copy of the repository, and make targets that cannot hurt a live course.
+"""The instructor's path (README, docs/instructors.md) on a fresh copy of the repository, and make targets
+that cannot hurt a live course.
 
 The copy holds the repository's files as a clone would (tracked and new files, nothing git ignores: no
 gradebook, no class folders); make runs there with this checkout's environment and sandbox
@@ -72,7 +73,7 @@ def class_state(root):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, source_nb):
-    """A fresh copy after README's path: `make release`, alice's submission, `make autograde`."""
+    """A fresh copy after the instructor's path: `make release`, alice's submission, `make autograde`."""
     kernelspec = KERNELSPEC.read_bytes()
     root = fresh_copy(tmp_path_factory.mktemp("fresh") / "course")
     make(root, "release")

@@ -3,7 +3,7 @@
 Usage: .venv/bin/python tools/run_tests.py [pytest options...]   (run by `make test` with the Makefile's
 PYTEST_OPTIONS and PYTEST_ARGS)
 
-- ``sandboxed``: the tests that grade in the sandbox (the graded class, README's instructor path), one after
+- ``sandboxed``: the tests that grade in the sandbox (the graded class, the instructor's path), one after
   the other;
 - ``hub``: the semester loop through the course's JupyterHub (`make hub-test`; it says why it skipped when
   the machine does not allow it: not root, no free ports), then the class at scale (PostgreSQL, a batch on two
