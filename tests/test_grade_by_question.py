@@ -94,6 +94,8 @@ def test_duplicates_and_near_duplicates_are_grouped_and_an_answer_taken_out_stay
     assert found["f"] == found["g"] == UNANSWERED
     apart = groups({answer: normalised(text) for answer, text in texts.items()}, apart={"d"})
     assert apart["d"] not in (apart["a"], apart["e"]) and apart["a"] == apart["b"]
+    alone = groups({answer: normalised(text) for answer, text in texts.items()}, by_text=False)  # Task 4's kind
+    assert len({alone[a] for a in "abcde"}) == 5 and alone["f"] == alone["g"] == UNANSWERED
 
 
 def test_the_mark_schemes_give_the_first_items(source_nb):
@@ -104,6 +106,7 @@ def test_the_mark_schemes_give_the_first_items(source_nb):
     task4 = seed_items(answers["task4_answer"].question_markdown(), 4)
     assert [p for _, p in task4] == [1.5, 1.0, 1.0, 0.5]
     assert seed_items("no scheme here", 3) == [("Full marks", 3.0)]
+    assert answers["task4_answer"].about_own_outputs() and not answers["task1_answer"].about_own_outputs()
     before, answer = span(source_nb.cells, "task4_answer")
     assert answer is not None and [c.metadata.nbgrader["grade_id"] for c in before] == ["task4_question", "task4_images"]
 

@@ -10,7 +10,8 @@ rendered to the sanitised HTML formgrader shows, grouped, and put in each grader
   grading/sanitize.py); outputs go through the same ``clean_html``.
 - Groups: answers equal once normalised (case, spacing, markdown emphasis; an embedded image by its digest)
   first, then near-duplicates, whose RapidFuzz ``token_sort_ratio`` over their first ``COMPARED`` characters
-  is at least ``SIMILAR``, joined by single linkage (nbgrader already installs RapidFuzz).
+  is at least ``SIMILAR``, joined by single linkage (nbgrader already installs RapidFuzz). An answer about the
+  student's own outputs (Task 4) is graded alone: only the unanswered ones are grouped.
 - Order: a grader's own stable pseudo-random order (a hash of the grader and the answer), the same on every visit,
   different for each grader, so that neither the submission order nor surnames set it.
 """
@@ -85,13 +86,15 @@ def preview(text):
     return flat if len(flat) <= PREVIEW else flat[:PREVIEW - 1] + "…"
 
 
-def groups(keys, apart=()):
+def groups(keys, apart=(), by_text=True):
     """{answer id: group} for {answer id: its ``normalised`` text}: duplicates, then near-duplicates; an answer in
-    ``apart`` (taken out of its group by a grader) alone, the unanswered ones together."""
+    ``apart`` (taken out of its group by a grader) alone, the unanswered ones together. Without ``by_text`` (an
+    answer about the student's own outputs, as Task 4's: the same words may describe other images) only the
+    unanswered ones are grouped."""
     by_key = {}
     found = {}
     for answer_id, key in keys.items():
-        if answer_id in apart:
+        if answer_id in apart or (not by_text and key not in NO_ANSWER):
             found[answer_id] = f"own-{answer_id}"
         elif key in NO_ANSWER:
             found[answer_id] = UNANSWERED
@@ -189,6 +192,11 @@ class Answers:
         """The question's markdown source (its mark scheme included), from the source notebook."""
         before, _ = span(self.source_cells(), self.cell)
         return "\n\n".join(text_of(c) for c in before if c.get("cell_type") == "markdown")
+
+    def about_own_outputs(self):
+        """Whether the question shows code outputs with each answer (Task 4: the student's own images)."""
+        before, _ = span(self.source_cells(), self.cell)
+        return any(c.get("cell_type") == "code" for c in before)
 
     def question_html(self, exporter):
         before, _ = span(self.source_cells(), self.cell)

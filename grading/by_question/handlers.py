@@ -24,10 +24,10 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
 
 
 @lru_cache(maxsize=16)
-def grouped(keys, apart):
+def grouped(keys, apart, by_text):
     """``answers.groups`` for ((answer id, normalised text), ...): computed again only when an answer or the
     answers taken out of their groups changed."""
-    return groups(dict(keys), apart)
+    return groups(dict(keys), apart, by_text)
 
 
 class Handler(BaseApiHandler):
@@ -83,7 +83,8 @@ class Handler(BaseApiHandler):
         summaries = {gid: answers.summary(student) for gid, student, _ in found}
         states = self.rubric.states(question)
         apart = frozenset(gid for gid, state in states.items() if state["ungrouped"])
-        group_of = grouped(tuple(sorted((gid, key) for gid, (_, key) in summaries.items())), apart)
+        group_of = grouped(tuple(sorted((gid, key) for gid, (_, key) in summaries.items())), apart,
+                           not answers.about_own_outputs())
         rows = [{"id": gid, "student": student, "group": group_of[gid], "preview": summaries[gid][0],
                  "order": order_key(self.grader, gid), "state": states.get(gid), "score": score}
                 for gid, student, score in found]

@@ -10,6 +10,7 @@ question first bumps the question's ``version`` row: on PostgreSQL that locks th
 database's write lock, so two graders (or a grader and an instructor re-weighting an item) never interleave,
 and a score never disagrees with its items.
 """
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from nbgrader.api import (Assignment, BaseCell, Comment, Grade, GradeCell, Notebook, SubmittedAssignment,
@@ -88,6 +89,27 @@ def comment_text(items, adjustment, comment):
     return "\n\n".join(part for part in (text, comment.strip()) if part)
 
 
+def write_scores(db, question, items, max_points, grade_ids):
+    """nbgrader's score and comment for each answer of ``grade_ids``, from its items ({id: Item}) as they are in
+    this transaction."""
+    if not grade_ids:
+        return
+    db.flush()
+    given = {}
+    for mark in db.query(Mark).filter(Mark.grade_id.in_(grade_ids)):
+        given.setdefault(mark.grade_id, []).append(items[mark.item_id])
+    grades = {g.id: g for g in db.query(Grade).filter(Grade.id.in_(grade_ids))}
+    comments = {c.notebook_id: c for c in db.query(Comment).join(BaseCell, Comment.cell_id == BaseCell.id)
+                .filter(BaseCell.name == question.cell, Comment.notebook_id.in_([g.notebook_id for g in grades.values()]))}
+    for answer in db.query(Answer).filter(Answer.grade_id.in_(grade_ids)):
+        grade = grades[answer.grade_id]
+        chosen = sorted(given.get(answer.grade_id, []), key=lambda item: (item.position, item.id))
+        grade.manual_score = score([item.points for item in chosen], answer.adjustment, max_points)
+        grade.needs_manual_grade = False  # as formgrader does when a grader saves a score
+        if grade.notebook_id in comments:
+            comments[grade.notebook_id].manual_comment = comment_text(chosen, answer.adjustment, answer.comment)
+
+
 class Rubric:
     """The rubric tables of the gradebook ``gb`` (an nbgrader ``Gradebook``), used through its session."""
 
@@ -155,9 +177,21 @@ class Rubric:
                 for a in answers}
 
     # -- changing ----------------------------------------------------------------------------------------------
-    def _lock(self, question):
-        """The first statement of every change: the question's row lock (PostgreSQL), the write lock (sqlite)."""
-        self.db.execute(update(Question).where(Question.id == question.id).values(version=Question.version + 1))
+    @contextmanager
+    def _change(self, question):
+        """One change, in one transaction whose first statement takes the question's row lock (PostgreSQL) or
+        the write lock (sqlite); rolled back whole if anything fails."""
+        try:
+            self.db.execute(update(Question).where(Question.id == question.id).values(version=Question.version + 1))
+            yield
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            raise
+
+    def _rescore(self, question, grade_ids):
+        write_scores(self.db, question, {item.id: item for item in self.items(question)}, self.max_points(question),
+                     grade_ids)
 
     def _answer(self, question, grade_id):
         answer = self.db.get(Answer, grade_id)
@@ -167,43 +201,19 @@ class Rubric:
             self.db.add(answer)
         return answer
 
-    def _rescore(self, question, grade_ids):
-        """nbgrader's score and comment for each answer, from its items, as they are in this transaction."""
-        if not grade_ids:
-            return
-        self.db.flush()
-        items = {item.id: item for item in self.items(question)}
-        max_points = self.max_points(question)
-        given = {}
-        for mark in self.db.query(Mark).filter(Mark.grade_id.in_(grade_ids)):
-            given.setdefault(mark.grade_id, []).append(items[mark.item_id])
-        grades = {g.id: g for g in self.db.query(Grade).filter(Grade.id.in_(grade_ids))}
-        comments = {(c.notebook_id): c for c in self.db.query(Comment).join(BaseCell, Comment.cell_id == BaseCell.id)
-                    .filter(BaseCell.name == question.cell,
-                            Comment.notebook_id.in_([g.notebook_id for g in grades.values()]))}
-        for answer in self.db.query(Answer).filter(Answer.grade_id.in_(grade_ids)):
-            grade = grades[answer.grade_id]
-            chosen = sorted(given.get(answer.grade_id, []), key=lambda item: (item.position, item.id))
-            grade.manual_score = score([item.points for item in chosen], answer.adjustment, max_points)
-            grade.needs_manual_grade = False  # as formgrader does when a grader saves a score
-            if grade.notebook_id in comments:
-                comments[grade.notebook_id].manual_comment = comment_text(chosen, answer.adjustment, answer.comment)
-
     def grade(self, question, grade_ids, item_ids, adjustment, comment, grader, seen=None):
         """Give each answer of ``grade_ids`` exactly the items ``item_ids``, the adjustment and the comment.
         ``seen`` ({grade id: version}) is what the grader's page showed: an answer graded since by someone
         else raises ``Conflict`` and nothing is saved."""
-        try:
-            self._lock(question)
+        with self._change(question):
             if not set(item_ids) <= {item.id for item in self.items(question)}:
                 raise ValueError("an item that is not in this question's rubric (deleted meanwhile?): reload the page")
             if not set(grade_ids) <= {gid for gid, _, _ in self.answers(question)}:
                 raise ValueError("an answer that is not this question's")
-            if seen:
-                current = self.states(question, seen)
-                changed = {gid: state for gid, state in current.items() if state["version"] != seen[gid]}
-                if changed:
-                    raise Conflict(changed)
+            changed = {gid: state for gid, state in self.states(question, seen or {}).items()
+                       if state["version"] != seen[gid]}
+            if changed:
+                raise Conflict(changed)
             now = datetime.now(timezone.utc).replace(tzinfo=None)
             for grade_id in grade_ids:
                 answer = self._answer(question, grade_id)
@@ -213,17 +223,12 @@ class Rubric:
                 self.db.query(Mark).filter_by(grade_id=grade_id).delete()
                 self.db.add_all(Mark(grade_id=grade_id, item_id=item_id) for item_id in set(item_ids))
             self._rescore(question, list(grade_ids))
-            self.db.commit()
-        except BaseException:
-            self.db.rollback()
-            raise
 
     def save_item(self, question, item_id, text, points):
         """Add an item (``item_id`` None) or change one; every answer that has it is scored again."""
         if not text.strip():
             raise ValueError("an item needs a text")
-        try:
-            self._lock(question)
+        with self._change(question):
             if item_id is None:
                 last = self.db.query(func.max(Item.position)).filter_by(question_id=question.id).scalar()
                 item = Item(question_id=question.id, position=(last if last is not None else -1) + 1)
@@ -235,16 +240,11 @@ class Rubric:
             item.text, item.points = text.strip(), float(points)
             self.db.flush()
             self._rescore(question, [m.grade_id for m in self.db.query(Mark).filter_by(item_id=item.id)])
-            self.db.commit()
-            return item.id
-        except BaseException:
-            self.db.rollback()
-            raise
+        return item.id
 
     def delete_item(self, question, item_id):
         """Remove an item from the rubric and from every answer that had it (scored again)."""
-        try:
-            self._lock(question)
+        with self._change(question):
             item = self.db.get(Item, item_id)
             if item is None or item.question_id != question.id:
                 raise ValueError("no such item in this question's rubric")
@@ -252,17 +252,8 @@ class Rubric:
             self.db.query(Mark).filter_by(item_id=item_id).delete()
             self.db.delete(item)
             self._rescore(question, affected)
-            self.db.commit()
-        except BaseException:
-            self.db.rollback()
-            raise
 
     def ungroup(self, question, grade_id):
         """Take an answer out of its answer group (it is graded on its own from then on)."""
-        try:
-            self._lock(question)
+        with self._change(question):
             self._answer(question, grade_id).ungrouped = True
-            self.db.commit()
-        except BaseException:
-            self.db.rollback()
-            raise

@@ -80,6 +80,7 @@ function renderItems() {
     key.className = "key";
     key.textContent = index < 9 ? `${index + 1}` : "";
     const text = document.createElement("span");
+    text.className = "text";
     text.textContent = item.text;
     const points = document.createElement("span");
     points.className = "points";
