@@ -9,8 +9,9 @@ the class writes a common answer (copied exactly, with other spacing or case, or
 near-duplicates), the rest answers of their own; some leave the cell as it was, one deleted it, and one
 (``HOSTILE``) answers with script and a 5 MB image.
 
-``grade_by_keyboard(page, expected)`` grades the open page's answers as a TA does: the right items' keys, then
-Enter, card after card; it returns the keys pressed per answer id.
+``grade_by_keyboard(pages, expected, students)`` has the open pages' graders take turns, each grading a card
+as a TA does (the keys that make its items the right ones, then Enter) until every answer is graded; it returns
+each card graded, with the keys pressed.
 """
 import base64
 import io
@@ -22,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook
 
-from conftest import ASSIGNMENT, REPO, new_course
+from conftest import ASSIGNMENT, new_course
 
 CELL = "task1_answer"
 HOSTILE = "mallory"
