@@ -54,7 +54,8 @@ def give_everyone(root, item_text):
         item = rubric.save_item(question, None, item_text, 0.0)
         states = rubric.states(question)
         for gid, state in states.items():
-            rubric.grade(question, [gid], state["items"] + [item], state["adjustment"], state["comment"], state["grader"])
+            rubric.grade(question, [gid], state["items"] + [item], state["adjustment"], state["comment"],
+                         state["grader"])
         return item, len(states)
 
 

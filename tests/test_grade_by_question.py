@@ -108,7 +108,8 @@ def test_the_mark_schemes_give_the_first_items(source_nb):
     assert seed_items("no scheme here", 3) == [("Full marks", 3.0)]
     assert answers["task4_answer"].about_own_outputs() and not answers["task1_answer"].about_own_outputs()
     before, answer = span(source_nb.cells, "task4_answer")
-    assert answer is not None and [c.metadata.nbgrader["grade_id"] for c in before] == ["task4_question", "task4_images"]
+    assert answer is not None
+    assert [c.metadata.nbgrader["grade_id"] for c in before] == ["task4_question", "task4_images"]
 
 
 def test_answers_are_shown_sanitised_and_a_deleted_cell_as_unanswered(small_class):

@@ -87,7 +87,8 @@ def test_two_graders_grade_a_question_by_keyboard(course):
             assert f"answer {answer_of['deleted_the_cell'][:6]}" in first.inner_text("#members")
         with steps("the second grader sees who graded an answer"):
             seek(second, {shown for grader, shown, *_ in cards if grader == 0})
-            assert second.inner_text("#notice").startswith(f"Graded by {first.inner_text('#grader')[len('grading as '):]}")
+            first_grader = first.inner_text("#grader")[len("grading as "):]
+            assert second.inner_text("#notice").startswith(f"Graded by {first_grader}"), second.inner_text("#notice")
         with steps("Q3 re-weighted to 0.5 on the page: every answer with it is scored again"):
             first.click("#edit summary")
             row = first.locator("#edit-items li").nth(2)
@@ -98,12 +99,14 @@ def test_two_graders_grade_a_question_by_keyboard(course):
             for student, right in expected.items():
                 assert graded[student][0] == len(right) - (0.5 if 3 in right else 0), (student, graded[student])
                 assert ("(+0.5)" in (graded[student][1] or "")) == (3 in right)
-    export = subprocess.run([str(VENV_BIN / "nbgrader"), "export"], cwd=root, capture_output=True, text=True, timeout=300)
+    export = subprocess.run([str(VENV_BIN / "nbgrader"), "export"], cwd=root, capture_output=True, text=True,
+                            timeout=300)
     assert export.returncode == 0, export.stderr[-2000:]
     with open(root / "grades.csv") as f:
-        exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f) if row["assignment"] == ASSIGNMENT}
-    lms = subprocess.run([str(VENV_BIN / "nbgrader"), "export", "--exporter=grading.lms.LmsExport", "--to=grades-lms.csv"],
-                         cwd=root, capture_output=True, text=True, timeout=300)
+        exported = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)
+                    if row["assignment"] == ASSIGNMENT}
+    lms = subprocess.run([str(VENV_BIN / "nbgrader"), "export", "--exporter=grading.lms.LmsExport",
+                          "--to=grades-lms.csv"], cwd=root, capture_output=True, text=True, timeout=300)
     assert lms.returncode == 0, lms.stderr[-2000:]
     with open(root / "grades-lms.csv") as f:
         totals = {row["student_id"]: float(row["total"]) for row in csv.DictReader(f)}

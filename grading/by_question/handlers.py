@@ -62,6 +62,8 @@ class Handler(BaseApiHandler):
         return cache[key]
 
     def question(self):
+        """The question the request names (its rubric row, made with the mark scheme's items the first time it is
+        asked for) and its answers."""
         names = [self.get_argument(name) for name in ("assignment", "notebook", "cell")]
         answers = self.answers(*names)
         cell = self.rubric.db.query(GradeCell).join(Notebook, GradeCell.notebook_id == Notebook.id).join(
@@ -69,7 +71,11 @@ class Handler(BaseApiHandler):
             Assignment.name == names[0], Notebook.name == names[1], GradeCell.name == names[2]).one_or_none()
         if cell is None:
             raise web.HTTPError(404, "no such graded cell in the gradebook")
-        return self.rubric.question(*names, seed=lambda: seed_items(answers.question_markdown(), cell.max_score)), answers
+
+        def seed():  # the mark scheme's items, read only for a question new to the rubric
+            return seed_items(answers.question_markdown(), cell.max_score)
+
+        return self.rubric.question(*names, seed=seed), answers
 
     def body(self):
         data = self.get_json_body()
@@ -114,7 +120,8 @@ class QuestionsHandler(Handler):
     def get(self):
         """The manually graded written answers (markdown grade cells) of every assignment, with progress."""
         rubric = self.rubric
-        cells = (rubric.db.query(GradeCell, Notebook.name, Assignment.name).join(Notebook, GradeCell.notebook_id == Notebook.id)
+        cells = (rubric.db.query(GradeCell, Notebook.name, Assignment.name)
+                 .join(Notebook, GradeCell.notebook_id == Notebook.id)
                  .join(Assignment, Notebook.assignment_id == Assignment.id).filter(GradeCell.cell_type == "markdown")
                  .order_by(Assignment.name, Notebook.name, GradeCell.name).all())
         found = []
@@ -171,7 +178,8 @@ class ItemHandler(Handler):
     @check_xsrf
     @check_notebook_dir
     def post(self):
-        """Add or change a rubric item ({"id": null or an item's, "text", "points"}), or delete one ({"id", "delete": true})."""
+        """Add or change a rubric item ({"id": null or an item's, "text", "points"}), or delete one
+        ({"id", "delete": true})."""
         question, answers = self.question()
         data = self.body()
         try:

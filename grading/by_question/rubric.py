@@ -100,7 +100,8 @@ def write_scores(db, question, items, max_points, grade_ids):
         given.setdefault(mark.grade_id, []).append(items[mark.item_id])
     grades = {g.id: g for g in db.query(Grade).filter(Grade.id.in_(grade_ids))}
     comments = {c.notebook_id: c for c in db.query(Comment).join(BaseCell, Comment.cell_id == BaseCell.id)
-                .filter(BaseCell.name == question.cell, Comment.notebook_id.in_([g.notebook_id for g in grades.values()]))}
+                .filter(BaseCell.name == question.cell,
+                        Comment.notebook_id.in_([g.notebook_id for g in grades.values()]))}
     for answer in db.query(Answer).filter(Answer.grade_id.in_(grade_ids)):
         grade = grades[answer.grade_id]
         chosen = sorted(given.get(answer.grade_id, []), key=lambda item: (item.position, item.id))
@@ -159,7 +160,8 @@ class Rubric:
     def grades_of(self, assignment, notebook, cell):
         """nbgrader's Grade rows of every submission's answer to a cell."""
         return (self.db.query(Grade).join(GradeCell, Grade.cell_id == GradeCell.id)
-                .join(Notebook, GradeCell.notebook_id == Notebook.id).join(Assignment, Notebook.assignment_id == Assignment.id)
+                .join(Notebook, GradeCell.notebook_id == Notebook.id)
+                .join(Assignment, Notebook.assignment_id == Assignment.id)
                 .filter(Assignment.name == assignment, Notebook.name == notebook, GradeCell.name == cell).all())
 
     def states(self, question, grade_ids=None):
