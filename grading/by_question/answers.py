@@ -33,9 +33,13 @@ MARK_SCHEME = re.compile(r"#+\s*BEGIN MARK SCHEME(.*?)#+\s*END MARK SCHEME", re.
 PREVIEW = 240  # characters of an answer's text in the lists
 
 
+def joined(value):
+    """A notebook's multi-line string (a list of lines, or one string) as one string."""
+    return "".join(value) if isinstance(value, list) else value
+
+
 def text_of(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+    return joined(cell.get("source", ""))
 
 
 def is_question(cell):
@@ -156,22 +160,22 @@ def output_html(output):
     """One code cell output, sanitised: images, HTML and markdown through clean_html, text escaped."""
     kind = output.get("output_type")
     if kind == "stream":
-        return f"<pre>{html.escape(text_of({'source': output.get('text', '')}))}</pre>"
+        return f"<pre>{html.escape(joined(output.get('text', '')))}</pre>"
     if kind == "error":
         return f"<pre>{html.escape(str(output.get('ename')))}: {html.escape(str(output.get('evalue')))}</pre>"
     data = output.get("data", {})
     for mime in ("image/png", "image/jpeg"):
         if mime in data:
-            payload = re.sub(r"\s+", "", text_of({"source": data[mime]}))
+            payload = re.sub(r"\s+", "", joined(data[mime]))
             try:
                 base64.b64decode(payload, validate=True)
             except ValueError:
                 return ""
             return clean_html(f'<img src="data:{mime};base64,{payload}" alt="output">')
     if "text/html" in data:
-        return clean_html(text_of({"source": data["text/html"]}))
+        return clean_html(joined(data["text/html"]))
     if "text/plain" in data:
-        return f"<pre>{html.escape(text_of({'source': data['text/plain']}))}</pre>"
+        return f"<pre>{html.escape(joined(data['text/plain']))}</pre>"
     return ""
 
 
@@ -181,26 +185,33 @@ class Answers:
     def __init__(self, root, assignment, notebook, cell):
         self.root, self.assignment, self.notebook, self.cell = Path(root), assignment, notebook, cell
         self._summaries = {}  # {student: (the notebook's mtime, the answer's preview, its normalised text)}
+        self._question = (None, [])  # (the source notebook's mtime, the question's cells in it)
 
     def path(self, student):
         return self.root / "autograded" / student / self.assignment / f"{self.notebook}.ipynb"
 
-    def source_cells(self):
-        return read_cells(self.root / "source" / self.assignment / f"{self.notebook}.ipynb")
+    def question_cells(self):
+        """The question's cells in the source notebook, read again only when the notebook changed (every save
+        asks whether the question is about the student's own outputs)."""
+        path = self.root / "source" / self.assignment / f"{self.notebook}.ipynb"
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError:
+            return []
+        if self._question[0] != mtime:
+            self._question = (mtime, span(read_cells(path), self.cell)[0])
+        return self._question[1]
 
     def question_markdown(self):
         """The question's markdown source (its mark scheme included), from the source notebook."""
-        before, _ = span(self.source_cells(), self.cell)
-        return "\n\n".join(text_of(c) for c in before if c.get("cell_type") == "markdown")
+        return "\n\n".join(text_of(c) for c in self.question_cells() if c.get("cell_type") == "markdown")
 
     def about_own_outputs(self):
         """Whether the question shows code outputs with each answer (Task 4: the student's own images)."""
-        before, _ = span(self.source_cells(), self.cell)
-        return any(c.get("cell_type") == "code" for c in before)
+        return any(c.get("cell_type") == "code" for c in self.question_cells())
 
     def question_html(self, exporter):
-        before, _ = span(self.source_cells(), self.cell)
-        return "".join(markdown_html(exporter, c) for c in before if c.get("cell_type") == "markdown")
+        return "".join(markdown_html(exporter, c) for c in self.question_cells() if c.get("cell_type") == "markdown")
 
     def summary(self, student):
         """(the ``preview`` of the student's answer, its ``normalised`` text), read again only when the autograded
